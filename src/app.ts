@@ -1,0 +1,55 @@
+/**
+ * HTTP routes of the relay, as a Hono app.
+ *
+ * `/ws` upgrades with `Deno.upgradeWebSocket` directly: the socket glue in
+ * `server/socket.ts` owns the socket, so Hono only routes.
+ *
+ * @module
+ */
+
+import { Hono } from "hono";
+import { attachSocket, type SocketContext } from "./server/socket.ts";
+
+/** What the routes need. */
+export interface AppContext extends SocketContext {
+  /** Seconds of silence before the server pings a socket; 0 disables. */
+  idleTimeoutSeconds: number;
+}
+
+/** Build the Hono app serving one isolate. */
+export function createApp(ctx: AppContext): Hono {
+  const app = new Hono();
+
+  app.get("/ws", (c) => {
+    if (c.req.header("upgrade")?.toLowerCase() !== "websocket") {
+      return c.json(
+        { error: "upgrade_required", message: "Connect with a WebSocket" },
+        426,
+      );
+    }
+    const { socket, response } = Deno.upgradeWebSocket(c.req.raw, {
+      idleTimeout: ctx.idleTimeoutSeconds,
+    });
+    attachSocket(socket, ctx);
+    return response;
+  });
+
+  app.get("/healthz", (c) =>
+    c.json({
+      status: "ok",
+      isolate: ctx.isolate,
+      connections: ctx.connections.size,
+      ...ctx.hub.stats(),
+    }));
+
+  app.notFound((c) =>
+    c.json({ error: "not_found", message: `No route for ${c.req.path}` }, 404)
+  );
+
+  app.onError((error, c) => {
+    ctx.log.error("request failed", { path: c.req.path, error });
+    return c.json({ error: "internal_error", message: "Internal error" }, 500);
+  });
+
+  return app;
+}

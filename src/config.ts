@@ -1,0 +1,111 @@
+/**
+ * Configuration from environment variables, validated once at start.
+ *
+ * A bad value is a {@linkcode ConfigError} that names the variable, so the
+ * process stops with a message an operator can act on.
+ *
+ * @module
+ */
+
+import { z } from "zod";
+import { type Level, LEVELS } from "./observe/log.ts";
+
+/** Everything the relay reads from its environment. */
+export interface Config {
+  /** TCP port for `deno run` (`deno serve` takes `--port`). */
+  port: number;
+  /** Lowest log level written. */
+  logLevel: Level;
+  /** Largest accepted text frame, in UTF-8 bytes. */
+  maxFrameBytes: number;
+  /** Time a new socket has to send `auth` or `subscribe`. */
+  handshakeTimeoutMs: number;
+  /** Silence after which the server pings, and closes if no pong. */
+  idleTimeoutMs: number;
+  /** Most apps one widget socket may subscribe to. */
+  maxSubscriptions: number;
+  /** Bad frames tolerated on one socket before it is closed. */
+  maxErrors: number;
+}
+
+/** One environment variable: its name, default and meaning. */
+interface Variable {
+  key: keyof Config;
+  env: string;
+  schema: z.ZodType;
+  fallback: string;
+}
+
+const int = (min: number, max: number) =>
+  z.coerce.number().int().min(min).max(max);
+
+/** Every variable, in the order the README lists them. */
+export const VARIABLES: readonly Variable[] = [
+  { key: "port", env: "PORT", schema: int(0, 65535), fallback: "8000" },
+  {
+    key: "logLevel",
+    env: "LOG_LEVEL",
+    schema: z.enum(LEVELS),
+    fallback: "info",
+  },
+  {
+    key: "maxFrameBytes",
+    env: "CUPD_MAX_FRAME_BYTES",
+    schema: int(256, 64 * 1024 * 1024),
+    fallback: "65536",
+  },
+  {
+    key: "handshakeTimeoutMs",
+    env: "CUPD_HANDSHAKE_TIMEOUT_MS",
+    schema: int(1, 3_600_000),
+    fallback: "10000",
+  },
+  {
+    key: "idleTimeoutMs",
+    env: "CUPD_IDLE_TIMEOUT_MS",
+    schema: int(0, 3_600_000),
+    fallback: "30000",
+  },
+  {
+    key: "maxSubscriptions",
+    env: "CUPD_MAX_SUBSCRIPTIONS",
+    schema: int(1, 100_000),
+    fallback: "100",
+  },
+  {
+    key: "maxErrors",
+    env: "CUPD_MAX_ERRORS",
+    schema: int(0, 1_000_000),
+    fallback: "10",
+  },
+];
+
+/** A configuration value that cannot be used. */
+export class ConfigError extends Error {
+  constructor(readonly variable: string, detail: string) {
+    super(`Invalid ${variable}: ${detail}`);
+    this.name = "ConfigError";
+  }
+}
+
+/**
+ * Build the configuration from `env` (by default the process environment).
+ * Empty values count as unset.
+ *
+ * @throws {ConfigError} naming the first variable with a bad value.
+ */
+export function loadConfig(
+  env: Record<string, string | undefined> = Deno.env.toObject(),
+): Config {
+  const config: Record<string, unknown> = {};
+  for (const variable of VARIABLES) {
+    const raw = env[variable.env]?.trim() || variable.fallback;
+    const result = variable.schema.safeParse(raw);
+    if (!result.success) {
+      const detail = result.error.issues[0].message;
+      throw new ConfigError(variable.env, `${detail} (got "${raw}")`);
+    }
+    config[variable.key] = result.data;
+  }
+  return config as unknown as Config;
+}

@@ -1,0 +1,69 @@
+/**
+ * One isolate's relay, assembled: hub, bus, open sockets and routes, with a
+ * `fetch` handler for `Deno.serve` or `deno serve` and a graceful shutdown.
+ *
+ * @module
+ */
+
+import { createApp } from "../app.ts";
+import type { Config } from "../config.ts";
+import { CloseCode } from "../protocol/codes.ts";
+import type { Bus } from "../relay/bus.ts";
+import { BroadcastBus } from "../relay/bus_broadcast.ts";
+import { Hub } from "../relay/hub.ts";
+import type { Logger } from "../observe/log.ts";
+import { Connections } from "./socket.ts";
+
+/** What {@linkcode createRelay} needs; the bus defaults to broadcast. */
+export interface RelayOptions {
+  config: Config;
+  log: Logger;
+  bus?: Bus;
+  /** Short id of this isolate, sent in `welcome`. */
+  isolate?: string;
+}
+
+/** A running relay of one isolate. */
+export interface Relay {
+  readonly isolate: string;
+  readonly hub: Hub;
+  readonly connections: Connections;
+  /** Handle an HTTP request. */
+  fetch(request: Request): Response | Promise<Response>;
+  /** Close every socket with a "reconnect" code and release the bus. */
+  shutdown(): Promise<void>;
+}
+
+/** Assemble a relay. Nothing listens until its `fetch` is served. */
+export function createRelay(options: RelayOptions): Relay {
+  const { config } = options;
+  const isolate = options.isolate ?? crypto.randomUUID().slice(0, 8);
+  const log = options.log.child({ isolate });
+  const bus = options.bus ?? new BroadcastBus();
+  const hub = new Hub(bus);
+  const connections = new Connections();
+
+  const app = createApp({
+    hub,
+    log,
+    isolate,
+    connections,
+    handshakeTimeoutMs: config.handshakeTimeoutMs,
+    idleTimeoutSeconds: Math.ceil(config.idleTimeoutMs / 1000),
+    limits: {
+      maxFrameBytes: config.maxFrameBytes,
+      maxSubscriptions: config.maxSubscriptions,
+      maxErrors: config.maxErrors,
+    },
+  });
+
+  let stopping: Promise<void> | undefined;
+  const shutdown = () =>
+    stopping ??= (async () => {
+      log.info("shutting down", { connections: connections.size });
+      await connections.closeAll(CloseCode.shuttingDown, "shutting_down");
+      await bus.close();
+    })();
+
+  return { isolate, hub, connections, fetch: app.fetch, shutdown };
+}

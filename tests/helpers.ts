@@ -1,0 +1,175 @@
+/**
+ * Test helpers: a real relay on port 0 and a WebSocket client that queues
+ * what it receives, so tests can await frames in order.
+ *
+ * @module
+ */
+
+import { type Config, loadConfig } from "../src/config.ts";
+import { Logger } from "../src/observe/log.ts";
+import type { Bus } from "../src/relay/bus.ts";
+import { MemoryBus } from "../src/relay/bus_memory.ts";
+import { createRelay, type Relay } from "../src/server/relay.ts";
+
+/** A relay listening on a free loopback port. */
+export interface TestRelay {
+  relay: Relay;
+  config: Config;
+  /** `ws://127.0.0.1:<port>/ws` */
+  url: string;
+  /** `http://127.0.0.1:<port>` */
+  http: string;
+  close(): Promise<void>;
+}
+
+/** Start a relay with `env` overrides on port 0. */
+export function startRelay(
+  env: Record<string, string> = {},
+  bus: Bus = new MemoryBus(),
+): TestRelay {
+  const config = loadConfig({ LOG_LEVEL: "silent", ...env });
+  const relay = createRelay({ config, log: new Logger(config.logLevel), bus });
+  const server = Deno.serve(
+    { port: 0, hostname: "127.0.0.1", onListen: () => {} },
+    relay.fetch,
+  );
+  const { port } = server.addr;
+  return {
+    relay,
+    config,
+    url: `ws://127.0.0.1:${port}/ws`,
+    http: `http://127.0.0.1:${port}`,
+    async close() {
+      await relay.shutdown();
+      await server.shutdown();
+    },
+  };
+}
+
+/** A frame as the test sees it. */
+// deno-lint-ignore no-explicit-any
+export type Frame = Record<string, any>;
+
+/** A WebSocket client with an awaitable inbox. */
+export class TestClient {
+  readonly socket: WebSocket;
+  readonly frames: Frame[] = [];
+  readonly closed: Promise<CloseEvent>;
+  #waiters: (() => void)[] = [];
+  #read = 0;
+
+  private constructor(url: string) {
+    this.socket = new WebSocket(url);
+    this.socket.onmessage = (event) => {
+      this.frames.push(JSON.parse(event.data));
+      this.#wake();
+    };
+    this.closed = new Promise((resolve) => {
+      this.socket.addEventListener("close", (event) => {
+        resolve(event);
+        this.#wake();
+      });
+    });
+  }
+
+  /** Connect and read the welcome frame. */
+  static async connect(url: string): Promise<TestClient & { uid: string }> {
+    const client = new TestClient(url);
+    const welcome = await client.next();
+    if (welcome.type !== "welcome") throw new Error("expected welcome");
+    return Object.assign(client, { uid: welcome.uid as string });
+  }
+
+  /** Connect as a provider of `name`. */
+  static async provider(url: string, name: string): Promise<TestClient> {
+    const client = await TestClient.connect(url);
+    client.send({ type: "auth", uid: client.uid, name });
+    await client.expect({ type: "authenticated", name });
+    return client;
+  }
+
+  /** Connect as a widget of `names`. */
+  static async widget(url: string, ...names: string[]): Promise<TestClient> {
+    const client = await TestClient.connect(url);
+    for (const name of names) {
+      client.send({ type: "subscribe", name });
+      await client.expect({ type: "subscribed", name });
+    }
+    return client;
+  }
+
+  get isolate(): string {
+    return this.frames[0].isolate;
+  }
+
+  send(frame: unknown): void {
+    this.socket.send(typeof frame === "string" ? frame : JSON.stringify(frame));
+  }
+
+  /** The next unread frame; fails after `ms`. */
+  async next(ms = 5000): Promise<Frame> {
+    const deadline = Date.now() + ms;
+    while (this.#read >= this.frames.length) {
+      if (this.socket.readyState === WebSocket.CLOSED) {
+        throw new Error("socket closed while waiting for a frame");
+      }
+      const left = deadline - Date.now();
+      if (left <= 0) throw new Error(`no frame within ${ms} ms`);
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, left);
+        this.#waiters.push(() => {
+          clearTimeout(timer);
+          resolve();
+        });
+      });
+    }
+    return this.frames[this.#read++];
+  }
+
+  /** Read the next frame and check it has every field of `fields`. */
+  async expect(fields: Frame): Promise<Frame> {
+    const frame = await this.next();
+    for (const [key, value] of Object.entries(fields)) {
+      if (JSON.stringify(frame[key]) !== JSON.stringify(value)) {
+        throw new Error(
+          `expected ${JSON.stringify(fields)}, got ${JSON.stringify(frame)}`,
+        );
+      }
+    }
+    return frame;
+  }
+
+  /** Frames received but not read yet. */
+  get unread(): Frame[] {
+    return this.frames.slice(this.#read);
+  }
+
+  /** Round-trip a ping so every earlier frame has been processed. */
+  async sync(): Promise<void> {
+    this.send({ type: "ping" });
+    await this.expect({ type: "pong" });
+  }
+
+  async close(): Promise<void> {
+    if (this.socket.readyState < WebSocket.CLOSING) this.socket.close();
+    await this.closed;
+  }
+
+  #wake(): void {
+    const waiters = this.#waiters;
+    this.#waiters = [];
+    for (const wake of waiters) wake();
+  }
+}
+
+/** Wait until `check` holds, polling; fails after `ms`. */
+export async function eventually(
+  check: () => boolean | Promise<boolean>,
+  ms = 5000,
+): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`not true within ${ms} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}
