@@ -26,7 +26,10 @@ const config = (() => {
 const log = new Logger(config.logLevel);
 const relay = createRelay({ config, log });
 
-let stop = () => relay.shutdown().then(() => Deno.exit(0));
+// Under `deno serve` the runtime drains on SIGINT/SIGTERM itself: it closes
+// sockets with 1001 ("going away", a reconnect code) and exits 0 once every
+// isolate is done, so exiting here would cut the other isolates short.
+let stop = () => relay.shutdown();
 for (const signal of ["SIGINT", "SIGTERM"] as const) {
   Deno.addSignalListener(signal, () => stop());
 }
