@@ -1,16 +1,9 @@
 /** The entry point as users start it: `deno run main.ts`. */
 
 import { ok, strictEqual } from "node:assert/strict";
-import { TestClient } from "./helpers.ts";
+import { freePort, TestClient } from "./helpers.ts";
 
 const ROOT = new URL("../", import.meta.url);
-
-function freePort(): number {
-  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const { port } = listener.addr as Deno.NetAddr;
-  listener.close();
-  return port;
-}
 
 function runMain(env: Record<string, string>) {
   return new Deno.Command(Deno.execPath(), {

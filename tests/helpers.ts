@@ -173,3 +173,64 @@ export async function eventually(
     await new Promise((resolve) => setTimeout(resolve, 10));
   }
 }
+
+/** A `deno serve --parallel` subprocess with two isolates. */
+export interface ParallelRelay {
+  child: Deno.ChildProcess;
+  /** Everything the process wrote to stderr, once it has exited. */
+  stderr: Promise<string>;
+  url: string;
+  http: string;
+}
+
+const ROOT = new URL("../", import.meta.url);
+
+/** A free loopback port, found by binding port 0 and letting it go. */
+export function freePort(): number {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const { port } = listener.addr as Deno.NetAddr;
+  listener.close();
+  return port;
+}
+
+/** Start `deno serve --parallel` with two isolates and wait until it serves. */
+export async function serveParallel(
+  env: Record<string, string> = {},
+): Promise<ParallelRelay> {
+  const port = freePort();
+  const child = new Deno.Command(Deno.execPath(), {
+    args: [
+      "serve",
+      "--parallel",
+      "--allow-all",
+      "--unstable-kv",
+      "--host",
+      "127.0.0.1",
+      "--port",
+      String(port),
+      "main.ts",
+    ],
+    cwd: ROOT,
+    env: { DENO_JOBS: "2", LOG_LEVEL: "warn", ...env },
+    stdout: "null",
+    stderr: "piped",
+  }).spawn();
+  const stderr = new Response(child.stderr).text();
+  const http = `http://127.0.0.1:${port}`;
+
+  const deadline = Date.now() + 20_000;
+  for (;;) {
+    try {
+      const response = await fetch(`${http}/healthz`);
+      await response.body?.cancel();
+      if (response.ok) break;
+    } catch {
+      if (Date.now() > deadline) {
+        child.kill();
+        throw new Error(`deno serve did not start: ${await stderr}`);
+      }
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+  }
+  return { child, stderr, url: `ws://127.0.0.1:${port}/ws`, http };
+}
