@@ -26,6 +26,8 @@ export interface Config {
   maxSubscriptions: number;
   /** Bad frames tolerated on one socket before it is closed. */
   maxErrors: number;
+  /** Redis to join other relays through; unset keeps the embedded bus. */
+  redisUrl?: string;
 }
 
 /** One environment variable: its name, default and meaning. */
@@ -33,7 +35,8 @@ interface Variable {
   key: keyof Config;
   env: string;
   schema: z.ZodType;
-  fallback: string;
+  /** Value when unset; no fallback makes the variable optional. */
+  fallback?: string;
 }
 
 const int = (min: number, max: number) =>
@@ -78,6 +81,11 @@ export const VARIABLES: readonly Variable[] = [
     schema: int(0, 1_000_000),
     fallback: "10",
   },
+  {
+    key: "redisUrl",
+    env: "REDIS_URL",
+    schema: z.url({ protocol: /^rediss?$/ }),
+  },
 ];
 
 /** A configuration value that cannot be used. */
@@ -100,6 +108,7 @@ export function loadConfig(
   const config: Record<string, unknown> = {};
   for (const variable of VARIABLES) {
     const raw = env[variable.env]?.trim() || variable.fallback;
+    if (raw === undefined) continue;
     const result = variable.schema.safeParse(raw);
     if (!result.success) {
       const detail = result.error.issues[0].message;

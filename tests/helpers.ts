@@ -234,3 +234,52 @@ export async function serveParallel(
   }
   return { child, stderr, url: `ws://127.0.0.1:${port}/ws`, http };
 }
+
+/** A relay started as users start it: `deno run main.ts`. */
+export interface RelayProcess {
+  child: Deno.ChildProcess;
+  url: string;
+  http: string;
+  /** SIGTERM, then wait for exit; returns stderr. */
+  stop(): Promise<string>;
+}
+
+/** Start `deno run main.ts` on a free port and wait until it serves. */
+export async function startRelayProcess(
+  env: Record<string, string> = {},
+): Promise<RelayProcess> {
+  const port = freePort();
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["run", "--allow-all", "--unstable-kv", "main.ts"],
+    cwd: ROOT,
+    env: { LOG_LEVEL: "warn", ...env, PORT: String(port) },
+    stdout: "null",
+    stderr: "piped",
+  }).spawn();
+  const stderr = new Response(child.stderr).text();
+  const http = `http://127.0.0.1:${port}`;
+  const stop = async () => {
+    try {
+      child.kill("SIGTERM");
+    } catch {
+      // Already gone.
+    }
+    await child.status;
+    return await stderr;
+  };
+
+  const deadline = Date.now() + 20_000;
+  for (;;) {
+    try {
+      const response = await fetch(`${http}/healthz`);
+      await response.body?.cancel();
+      if (response.ok) break;
+    } catch {
+      if (Date.now() > deadline) {
+        throw new Error(`relay did not start: ${await stop()}`);
+      }
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+  }
+  return { child, url: `ws://127.0.0.1:${port}/ws`, http, stop };
+}

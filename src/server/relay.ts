@@ -10,6 +10,7 @@ import type { Config } from "../config.ts";
 import { CloseCode } from "../protocol/codes.ts";
 import type { Bus } from "../relay/bus.ts";
 import { BroadcastBus } from "../relay/bus_broadcast.ts";
+import { RedisBus } from "../relay/bus_redis.ts";
 import { Hub } from "../relay/hub.ts";
 import type { Logger } from "../observe/log.ts";
 import { Connections } from "./socket.ts";
@@ -39,7 +40,7 @@ export function createRelay(options: RelayOptions): Relay {
   const { config } = options;
   const isolate = options.isolate ?? crypto.randomUUID().slice(0, 8);
   const log = options.log.child({ isolate });
-  const bus = options.bus ?? new BroadcastBus();
+  const bus = options.bus ?? createBus(config, log, isolate);
   const hub = new Hub(bus);
   const connections = new Connections();
 
@@ -66,4 +67,10 @@ export function createRelay(options: RelayOptions): Relay {
     })();
 
   return { isolate, hub, connections, fetch: app.fetch, shutdown };
+}
+
+/** Redis when configured, so several machines act as one; else broadcast. */
+function createBus(config: Config, log: Logger, isolate: string): Bus {
+  if (!config.redisUrl) return new BroadcastBus();
+  return new RedisBus(config.redisUrl, { log, instance: isolate });
 }

@@ -1,0 +1,70 @@
+/** A real `redis-server` for tests, on a free port, restartable. */
+
+import { freePort } from "./helpers.ts";
+
+/** Whether `redis-server` can be started here. */
+export async function redisAvailable(): Promise<boolean> {
+  try {
+    const { success } = await new Deno.Command("redis-server", {
+      args: ["--version"],
+      stdout: "null",
+      stderr: "null",
+    }).output();
+    return success;
+  } catch {
+    return false;
+  }
+}
+
+/** One `redis-server` process with persistence off. */
+export class RedisServer {
+  readonly port = freePort();
+  readonly url = `redis://127.0.0.1:${this.port}`;
+  #child?: Deno.ChildProcess;
+
+  /** Start (or start again on the same port) and wait until it answers. */
+  async start(): Promise<void> {
+    this.#child = new Deno.Command("redis-server", {
+      args: [
+        "--port",
+        String(this.port),
+        "--bind",
+        "127.0.0.1",
+        "--save",
+        "",
+        "--appendonly",
+        "no",
+      ],
+      stdout: "null",
+      stderr: "null",
+    }).spawn();
+    const deadline = Date.now() + 10_000;
+    for (;;) {
+      try {
+        const conn = await Deno.connect({ port: this.port });
+        await conn.write(new TextEncoder().encode("PING\r\n"));
+        const buffer = new Uint8Array(16);
+        const n = await conn.read(buffer);
+        conn.close();
+        if (
+          n && new TextDecoder().decode(buffer.subarray(0, n)) === "+PONG\r\n"
+        ) {
+          return;
+        }
+      } catch {
+        // Not listening yet.
+      }
+      if (Date.now() > deadline) throw new Error("redis-server did not start");
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+  }
+
+  /** Stop the server and wait until it has exited. */
+  async stop(): Promise<void> {
+    const child = this.#child;
+    this.#child = undefined;
+    if (!child) return;
+    child.kill("SIGKILL");
+    await child.status;
+  }
+}
