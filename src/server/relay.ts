@@ -44,7 +44,7 @@ export function createRelay(options: RelayOptions): Relay {
   const hub = new Hub(bus);
   const connections = new Connections();
   const auth = new AuthPolicy(config.authMode, config.apps);
-  log.info("auth", { mode: auth.mode, apps: auth.size });
+  log.info("auth policy", { mode: auth.mode, apps: auth.size });
 
   const app = createApp({
     hub,
