@@ -8,6 +8,7 @@
  */
 
 import { Hono } from "hono";
+import { handlePublish } from "./server/http_publish.ts";
 import { attachSocket, type SocketContext } from "./server/socket.ts";
 
 /** What the routes need. */
@@ -33,6 +34,11 @@ export function createApp(ctx: AppContext): Hono {
     attachSocket(socket, ctx);
     return response;
   });
+
+  app.post(
+    "/apps/:name/data",
+    (c) => handlePublish(c.req.raw, c.req.param("name"), ctx),
+  );
 
   app.get("/healthz", (c) =>
     c.json({

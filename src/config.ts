@@ -8,6 +8,13 @@
  */
 
 import { z } from "zod";
+import {
+  AUTH_MODES,
+  type AuthMode,
+  loadRegistry,
+  type Registry,
+  RegistryError,
+} from "./auth/registry.ts";
 import { type Level, LEVELS } from "./observe/log.ts";
 
 /** Everything the relay reads from its environment. */
@@ -28,6 +35,14 @@ export interface Config {
   maxErrors: number;
   /** Redis to join other relays through; unset keeps the embedded bus. */
   redisUrl?: string;
+  /** `open` accepts unregistered app names, `strict` refuses them. */
+  authMode: AuthMode;
+  /** The registry as inline JSON, as given (may be empty). */
+  appsJson: string;
+  /** Path of a registry JSON file, as given (may be empty). */
+  appsFile: string;
+  /** The registry built from `appsJson` and `appsFile`. */
+  apps: Registry;
 }
 
 /** One environment variable: its name, default and meaning. */
@@ -86,6 +101,17 @@ export const VARIABLES: readonly Variable[] = [
     env: "REDIS_URL",
     schema: z.url({ protocol: /^rediss?$/ }),
   },
+  // open: unregistered app names work; strict: they are refused.
+  {
+    key: "authMode",
+    env: "CUPD_AUTH",
+    schema: z.enum(AUTH_MODES),
+    fallback: "open",
+  },
+  // Registry JSON: {"<app>": {"publicKey": "<base64url>", "private": false}}.
+  { key: "appsJson", env: "CUPD_APPS", schema: z.string(), fallback: "" },
+  // Path of a file holding registry JSON like CUPD_APPS.
+  { key: "appsFile", env: "CUPD_APPS_FILE", schema: z.string(), fallback: "" },
 ];
 
 /** A configuration value that cannot be used. */
@@ -116,5 +142,15 @@ export function loadConfig(
     }
     config[variable.key] = result.data;
   }
+  config.apps = registryOf(config as unknown as Config);
   return config as unknown as Config;
+}
+
+function registryOf(config: Config): Registry {
+  try {
+    return loadRegistry(config.appsJson, config.appsFile);
+  } catch (error) {
+    if (!(error instanceof RegistryError)) throw error;
+    throw new ConfigError(error.variable, error.message);
+  }
 }

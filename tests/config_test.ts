@@ -10,6 +10,10 @@ Deno.test("config has documented defaults", () => {
     idleTimeoutMs: 30000,
     maxSubscriptions: 100,
     maxErrors: 10,
+    authMode: "open",
+    appsJson: "",
+    appsFile: "",
+    apps: new Map(),
   });
 });
 

@@ -22,6 +22,35 @@ export const ErrorCode = {
   tooManySubscriptions: "too_many_subscriptions",
   tooManyErrors: "too_many_errors",
   handshakeTimeout: "handshake_timeout",
+  /** Too much was sent while the relay was still checking a key or token. */
+  backlogFull: "backlog_full",
+  /** Strict mode: the app name is not in the registry. */
+  unknownApp: "unknown_app",
+  /** A registered app's provider sent `auth` without `signature`. */
+  signatureRequired: "signature_required",
+  /** `signature` is not base64url (no padding) of 64 bytes. */
+  signatureMalformed: "signature_malformed",
+  /**
+   * The signature does not verify with the app's key over this socket's
+   * uid and this name: replayed, made for another name, or by another key.
+   */
+  badSignature: "bad_signature",
+  /** A private app was asked for without a token. */
+  tokenRequired: "token_required",
+  /** The token is not a compact JWT. */
+  tokenMalformed: "token_malformed",
+  /** The token is unsecured (`alg: none`). */
+  tokenUnsigned: "token_unsigned",
+  /** The token is signed with an algorithm other than EdDSA. */
+  tokenAlgorithm: "token_algorithm",
+  /** The token's signature or claims do not hold with the app's key. */
+  tokenInvalid: "token_invalid",
+  /** The token's `exp` has passed. */
+  tokenExpired: "token_expired",
+  /** The token is genuine but names another app. */
+  forbidden: "forbidden",
+  /** The token is genuine but its `scope` does not allow this. */
+  tokenScope: "token_scope",
 } as const;
 
 /** One of the values of {@linkcode ErrorCode}. */
@@ -37,8 +66,12 @@ export const CloseCode = {
   internalError: 4006,
   /** The client broke the protocol (repeatedly or fatally). Give up. */
   protocolError: 4500,
-  /** The handshake was refused. Give up. */
+  /** The handshake was refused (uid, name or signature). Give up. */
   authFailed: 4501,
+  /** Strict mode: the app is not registered. Give up. */
+  unknownApp: 4502,
+  /** A widget's token was refused for a private app. Give up. */
+  forbidden: 4503,
   /** A frame was larger than the relay accepts. Give up. */
   frameTooLarge: 4504,
 } as const;

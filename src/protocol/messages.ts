@@ -20,6 +20,8 @@ const auth = z.object({
   type: z.literal("auth"),
   uid,
   name: z.string(),
+  /** Proof of key ownership; checked by the auth policy, not here. */
+  signature: z.string().optional(),
 });
 
 const data = z.object({
@@ -32,6 +34,8 @@ const subscribe = z.object({
   type: z.literal("subscribe"),
   uid: uid.optional(),
   name: z.string(),
+  /** JWT for a private app; checked by the auth policy, not here. */
+  token: z.string().optional(),
 });
 
 const unsubscribe = z.object({

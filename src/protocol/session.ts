@@ -7,9 +7,19 @@
  * makes it a provider, its first `subscribe` a widget. `closed` is final and
  * swallows everything.
  *
+ * When an app is registered, proving the right to it needs an asynchronous
+ * check (a signature, a token). The session stays synchronous: it returns a
+ * `verify-provider` or `verify-widget` effect and waits in `verifying`; the
+ * glue runs the check and hands the outcome to {@linkcode Session.verified}.
+ * Inputs arriving meanwhile are held by the session itself, not the glue,
+ * and handled in arrival order right after the outcome, so a provider may
+ * send `data` straight after `auth` without waiting for the answer.
+ *
  * @module
  */
 
+import { type AccessLookup, OPEN_ACCESS, type Verdict } from "./access.ts";
+import { Backlog, type HeldInput } from "./backlog.ts";
 import { CloseCode, ErrorCode } from "./codes.ts";
 import {
   APP_NAME,
@@ -29,9 +39,24 @@ export interface SessionLimits {
   maxErrors: number;
 }
 
+/**
+ * Most text (in UTF-16 code units, about bytes) held while a check runs.
+ * A check takes well under a millisecond; a client that sends a megabyte in
+ * that time is not waiting for anything and is cut off.
+ */
+const BACKLOG_LIMIT = 1 << 20;
+
 /** The role-and-progress of a socket. */
 export type SessionState =
   | { kind: "greeted" }
+  | {
+    kind: "verifying";
+    role: "provider" | "widget";
+    /** The app whose signature or token is being checked. */
+    name: string;
+    /** Apps the socket was already subscribed to (empty for providers). */
+    names: Set<string>;
+  }
   | { kind: "provider"; name: string }
   | { kind: "widget"; names: Set<string> }
   | { kind: "closed" };
@@ -43,7 +68,9 @@ export type Effect =
   | { kind: "authenticate"; name: string }
   | { kind: "subscribe"; name: string }
   | { kind: "unsubscribe"; name: string }
-  | { kind: "publish"; name: string; data: unknown };
+  | { kind: "publish"; name: string; data: unknown }
+  | { kind: "verify-provider"; name: string; signature: string }
+  | { kind: "verify-widget"; name: string; token: string };
 
 const NONE: readonly Effect[] = Object.freeze([]);
 
@@ -53,10 +80,19 @@ export class Session {
   #errors = 0;
   readonly uid: string;
   readonly #limits: SessionLimits;
+  readonly #access: AccessLookup;
+  readonly #backlog: Backlog;
 
-  constructor(uid: string, limits: SessionLimits) {
+  /** `access` defaults to every name open, as with no registry. */
+  constructor(
+    uid: string,
+    limits: SessionLimits,
+    access: AccessLookup = OPEN_ACCESS,
+  ) {
     this.uid = uid;
     this.#limits = limits;
+    this.#access = access;
+    this.#backlog = new Backlog(Math.max(BACKLOG_LIMIT, limits.maxFrameBytes));
   }
 
   /** The current state. Treat it as read-only. */
@@ -73,27 +109,40 @@ export class Session {
   receiveText(text: string): readonly Effect[] {
     if (this.#state.kind === "closed") return NONE;
 
-    if (tooLarge(text, this.#limits.maxFrameBytes)) {
-      const message =
-        `Frame exceeds ${this.#limits.maxFrameBytes} bytes and was dropped`;
-      return this.#fatal(
-        { code: ErrorCode.payloadTooLarge, message },
-        CloseCode.frameTooLarge,
-      );
-    }
-
-    const parsed = parseClientFrame(text);
-    if (!parsed.ok) return this.#reject(parsed.error);
-    return this.#dispatch(parsed.frame);
+    // Measured on arrival so an oversize frame is never held in memory.
+    const input: HeldInput = tooLarge(text, this.#limits.maxFrameBytes)
+      ? { kind: "oversize" }
+      : { kind: "text", text };
+    if (this.#state.kind === "verifying") return this.#hold(input);
+    return this.#handle(input);
   }
 
   /** Handle one binary frame: the protocol is JSON text only. */
   receiveBinary(): readonly Effect[] {
     if (this.#state.kind === "closed") return NONE;
-    return this.#reject({
-      code: ErrorCode.binaryNotSupported,
-      message: "Binary frames are not supported; send JSON text",
-    });
+    if (this.#state.kind === "verifying") return this.#hold({ kind: "binary" });
+    return this.#handle({ kind: "binary" });
+  }
+
+  /**
+   * The check asked for by the last `verify-*` effect has finished. Admits
+   * or refuses, then handles the inputs that arrived meanwhile, in order.
+   * Ignored unless the session is `verifying` (the socket may have closed).
+   */
+  verified(verdict: Verdict): readonly Effect[] {
+    const state = this.#state;
+    if (state.kind !== "verifying") return NONE;
+
+    const effects: Effect[] = [
+      ...(verdict.ok ? this.#admit(state) : this.#refuse(state, verdict.error)),
+    ];
+    while (this.#state.kind !== "verifying" && this.#state.kind !== "closed") {
+      const input = this.#backlog.shift();
+      if (!input) break;
+      effects.push(...this.#handle(input));
+    }
+    if (this.#state.kind === "closed") this.#backlog.clear();
+    return effects;
   }
 
   /** The handshake timer fired: close if the socket never identified. */
@@ -115,8 +164,41 @@ export class Session {
   close(): readonly Effect[] {
     const state = this.#state;
     this.#state = { kind: "closed" };
-    if (state.kind !== "widget") return NONE;
+    this.#backlog.clear();
+    if (state.kind !== "widget" && state.kind !== "verifying") return NONE;
     return [...state.names].map((name) => ({ kind: "unsubscribe", name }));
+  }
+
+  #handle(input: HeldInput): readonly Effect[] {
+    if (input.kind === "binary") {
+      return this.#reject({
+        code: ErrorCode.binaryNotSupported,
+        message: "Binary frames are not supported; send JSON text",
+      });
+    }
+    if (input.kind === "oversize") {
+      const message =
+        `Frame exceeds ${this.#limits.maxFrameBytes} bytes and was dropped`;
+      return this.#fatal(
+        { code: ErrorCode.payloadTooLarge, message },
+        CloseCode.frameTooLarge,
+      );
+    }
+
+    const parsed = parseClientFrame(input.text);
+    if (!parsed.ok) return this.#reject(parsed.error);
+    return this.#dispatch(parsed.frame);
+  }
+
+  #hold(input: HeldInput): readonly Effect[] {
+    if (this.#backlog.push(input)) return NONE;
+    return this.#fatal(
+      {
+        code: ErrorCode.backlogFull,
+        message: "Too much sent before the handshake was verified",
+      },
+      CloseCode.protocolError,
+    );
   }
 
   #dispatch(frame: ClientFrame): readonly Effect[] {
@@ -124,17 +206,21 @@ export class Session {
       case "ping":
         return [{ kind: "send", frame: { type: "pong" } }];
       case "auth":
-        return this.#auth(frame.uid, frame.name);
+        return this.#auth(frame.uid, frame.name, frame.signature);
       case "data":
         return this.#data(frame.uid, frame.data);
       case "subscribe":
-        return this.#subscribe(frame.uid, frame.name);
+        return this.#subscribe(frame.uid, frame.name, frame.token);
       case "unsubscribe":
         return this.#unsubscribe(frame.uid, frame.name);
     }
   }
 
-  #auth(uid: string, name: string): readonly Effect[] {
+  #auth(
+    uid: string,
+    name: string,
+    signature: string | undefined,
+  ): readonly Effect[] {
     if (this.#state.kind !== "greeted") {
       return this.#wrongState("auth", "the socket already has a role");
     }
@@ -148,6 +234,28 @@ export class Session {
       return this.#fatal(invalidName(name), CloseCode.authFailed);
     }
 
+    const access = this.#access(name);
+    if (access === "open") return this.#becomeProvider(name);
+    if (access === "unknown") {
+      return this.#fatal(unknownApp(name), CloseCode.unknownApp);
+    }
+    if (signature === undefined) {
+      return this.#fatal({
+        code: ErrorCode.signatureRequired,
+        message: `App "${name}" is registered: sign the auth frame`,
+      }, CloseCode.authFailed);
+    }
+
+    this.#state = {
+      kind: "verifying",
+      role: "provider",
+      name,
+      names: new Set(),
+    };
+    return [{ kind: "verify-provider", name, signature }];
+  }
+
+  #becomeProvider(name: string): readonly Effect[] {
     this.#state = { kind: "provider", name };
     return [
       { kind: "authenticate", name },
@@ -164,7 +272,11 @@ export class Session {
     return [{ kind: "publish", name: state.name, data }];
   }
 
-  #subscribe(uid: string | undefined, name: string): readonly Effect[] {
+  #subscribe(
+    uid: string | undefined,
+    name: string,
+    token: string | undefined,
+  ): readonly Effect[] {
     const state = this.#state;
     if (state.kind === "provider") {
       return this.#wrongState("subscribe", "providers do not subscribe");
@@ -173,8 +285,9 @@ export class Session {
     if (!APP_NAME.test(name)) return this.#reject(invalidName(name));
 
     const names = state.kind === "widget" ? state.names : new Set<string>();
-    const ack: Effect = { kind: "send", frame: { type: "subscribed", name } };
-    if (names.has(name)) return [ack];
+    if (names.has(name)) {
+      return [{ kind: "send", frame: { type: "subscribed", name } }];
+    }
     if (names.size >= this.#limits.maxSubscriptions) {
       return this.#reject({
         code: ErrorCode.tooManySubscriptions,
@@ -182,10 +295,55 @@ export class Session {
           `A socket may subscribe to ${this.#limits.maxSubscriptions} apps`,
       });
     }
+    return this.#subscribeTo(names, name, token);
+  }
 
+  /** Subscribe to a new app, checking its token first when it is private. */
+  #subscribeTo(
+    names: Set<string>,
+    name: string,
+    token: string | undefined,
+  ): readonly Effect[] {
+    const access = this.#access(name);
+    if (access === "unknown") {
+      return this.#fatal(unknownApp(name), CloseCode.unknownApp);
+    }
+    if (access === "private") {
+      if (token === undefined) {
+        return this.#fatal({
+          code: ErrorCode.tokenRequired,
+          message: `App "${name}" is private: subscribe with a token`,
+        }, CloseCode.forbidden);
+      }
+      this.#state = { kind: "verifying", role: "widget", name, names };
+      return [{ kind: "verify-widget", name, token }];
+    }
+    return this.#becomeWidget(names, name);
+  }
+
+  #becomeWidget(names: Set<string>, name: string): readonly Effect[] {
     names.add(name);
     this.#state = { kind: "widget", names };
-    return [{ kind: "subscribe", name }, ack];
+    return [
+      { kind: "subscribe", name },
+      { kind: "send", frame: { type: "subscribed", name } },
+    ];
+  }
+
+  #admit(state: SessionState & { kind: "verifying" }): readonly Effect[] {
+    if (state.role === "provider") return this.#becomeProvider(state.name);
+    return this.#becomeWidget(state.names, state.name);
+  }
+
+  /** A refused check ends the socket: retrying cannot make it pass. */
+  #refuse(
+    state: SessionState & { kind: "verifying" },
+    error: FrameError,
+  ): readonly Effect[] {
+    const code = state.role === "provider"
+      ? CloseCode.authFailed
+      : CloseCode.forbidden;
+    return this.#fatal(error, code);
   }
 
   #unsubscribe(uid: string | undefined, name: string): readonly Effect[] {
@@ -250,6 +408,13 @@ export class Session {
     );
     return effects;
   }
+}
+
+function unknownApp(name: string): FrameError {
+  return {
+    code: ErrorCode.unknownApp,
+    message: `App "${name}" is not registered on this relay`,
+  };
 }
 
 function invalidName(name: string): FrameError {

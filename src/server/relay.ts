@@ -6,6 +6,7 @@
  */
 
 import { createApp } from "../app.ts";
+import { AuthPolicy } from "../auth/policy.ts";
 import type { Config } from "../config.ts";
 import { CloseCode } from "../protocol/codes.ts";
 import type { Bus } from "../relay/bus.ts";
@@ -43,12 +44,15 @@ export function createRelay(options: RelayOptions): Relay {
   const bus = options.bus ?? createBus(config, log, isolate);
   const hub = new Hub(bus);
   const connections = new Connections();
+  const auth = new AuthPolicy(config.authMode, config.apps);
+  log.info("auth policy", { mode: auth.mode, apps: auth.size });
 
   const app = createApp({
     hub,
     log,
     isolate,
     connections,
+    auth,
     handshakeTimeoutMs: config.handshakeTimeoutMs,
     idleTimeoutSeconds: Math.ceil(config.idleTimeoutMs / 1000),
     limits: {

@@ -6,6 +6,8 @@
  * @module
  */
 
+import type { AuthPolicy } from "../auth/policy.ts";
+import type { Verdict } from "../protocol/access.ts";
 import type { Effect } from "../protocol/session.ts";
 import { Session, type SessionLimits } from "../protocol/session.ts";
 import { CloseCode } from "../protocol/codes.ts";
@@ -21,6 +23,8 @@ export interface SocketContext {
   handshakeTimeoutMs: number;
   isolate: string;
   connections: Connections;
+  /** Who may publish and watch which app. */
+  auth: AuthPolicy;
 }
 
 /** The open sockets of an isolate, so shutdown can close them all. */
@@ -58,7 +62,7 @@ export class Connections {
 /** Run the protocol on a freshly upgraded socket. */
 export function attachSocket(socket: WebSocket, ctx: SocketContext): void {
   const uid = crypto.randomUUID().replaceAll("-", "").toUpperCase();
-  const session = new Session(uid, ctx.limits);
+  const session = new Session(uid, ctx.limits, (name) => ctx.auth.access(name));
   let log = ctx.log.child({ uid });
   let timer: ReturnType<typeof setTimeout> | undefined;
 
@@ -94,18 +98,37 @@ export function attachSocket(socket: WebSocket, ctx: SocketContext): void {
         case "publish":
           ctx.hub.publish(effect.name, effect.data);
           break;
+        case "verify-provider":
+          settle(ctx.auth.verifyProvider(uid, effect.name, effect.signature));
+          break;
+        case "verify-widget":
+          settle(ctx.auth.verifyWidget(effect.name, effect.token));
+          break;
       }
     }
+  };
+
+  const fail = (what: string, error: unknown) => {
+    log.error("socket handler failed", { what, error });
+    apply(session.close());
+    socket.close(CloseCode.internalError, "internal_error");
   };
 
   const guard = (what: string, run: () => void) => {
     try {
       run();
     } catch (error) {
-      log.error("socket handler failed", { what, error });
-      apply(session.close());
-      socket.close(CloseCode.internalError, "internal_error");
+      fail(what, error);
     }
+  };
+
+  // The session holds frames that arrive meanwhile and replays them, in
+  // order, from `verified`; the glue only delivers the verdict.
+  const settle = (check: Promise<Verdict>) => {
+    check.then(
+      (verdict) => guard("verify", () => apply(session.verified(verdict))),
+      (error) => fail("verify", error),
+    );
   };
 
   socket.onopen = () =>
