@@ -10,22 +10,18 @@ import {
   tokenFor,
   unsignedToken,
 } from "./auth_helpers.ts";
-import { startRelay, TestClient, type TestRelay } from "./helpers.ts";
+import { TestClient, type TestRelay, withRelay } from "./helpers.ts";
 
 const owned = await makeApp("owned");
 const hidden = await makeApp("hidden");
 const APPS = registryJson([owned, hidden], [hidden]);
 
-async function withRelay(
+/** A relay with this file's registry, `env` on top. */
+function withApps(
   body: (relay: TestRelay) => Promise<void>,
   env: Record<string, string> = {},
 ): Promise<void> {
-  const relay = startRelay({ CUPD_APPS: APPS, ...env });
-  try {
-    await body(relay);
-  } finally {
-    await relay.close();
-  }
+  return withRelay({ CUPD_APPS: APPS, ...env }, body);
 }
 
 /** POST `body` to `/apps/<name>/data`; returns status and JSON answer. */
@@ -51,7 +47,7 @@ async function refusedWith(
   status: number,
   code: string,
 ): Promise<void> {
-  await withRelay(async (relay) => {
+  await withApps(async (relay) => {
     const widget = await TestClient.widget(relay.url, "owned");
     const answer = await publish(relay, "owned", '{"n":1}', token);
     assertEquals(answer.status, status);
@@ -63,7 +59,7 @@ async function refusedWith(
 }
 
 Deno.test("HTTP publish reaches WebSocket widgets", async () => {
-  await withRelay(async (relay) => {
+  await withApps(async (relay) => {
     const widgets = await Promise.all([
       TestClient.widget(relay.url, "owned"),
       TestClient.widget(relay.url, "owned"),
@@ -85,7 +81,7 @@ Deno.test("HTTP publish reaches WebSocket widgets", async () => {
 });
 
 Deno.test("HTTP publish reaches a private app's widget holding a token", async () => {
-  await withRelay(async (relay) => {
+  await withApps(async (relay) => {
     const widget = await TestClient.connect(relay.url);
     const watch = await tokenFor(hidden, "subscribe");
     widget.send({ type: "subscribe", name: "hidden", token: watch });
@@ -99,7 +95,7 @@ Deno.test("HTTP publish reaches a private app's widget holding a token", async (
 });
 
 Deno.test("HTTP publish to an unregistered app in open mode needs no token", async () => {
-  await withRelay(async (relay) => {
+  await withApps(async (relay) => {
     const widget = await TestClient.widget(relay.url, "free");
     same(await publish(relay, "free", "42"), {
       status: 202,
@@ -162,7 +158,7 @@ Deno.test("HTTP publish with a subscribe token is 403", async () => {
 });
 
 Deno.test("HTTP publish with a non-Bearer Authorization is 401", async () => {
-  await withRelay(async (relay) => {
+  await withApps(async (relay) => {
     const response = await fetch(`${relay.http}/apps/owned/data`, {
       method: "POST",
       headers: { authorization: "Basic b3duZWQ6cHc=" },
@@ -178,7 +174,7 @@ Deno.test("HTTP publish with a non-Bearer Authorization is 401", async () => {
 });
 
 Deno.test("HTTP publish to an unknown app in strict mode is 404", async () => {
-  await withRelay(async (relay) => {
+  await withApps(async (relay) => {
     const answer = await publish(relay, "free", "1");
     same(answer.status, 404);
     assertEquals(answer.json.error, ErrorCode.unknownApp);
@@ -186,7 +182,7 @@ Deno.test("HTTP publish to an unknown app in strict mode is 404", async () => {
 });
 
 Deno.test("HTTP publish of invalid JSON is 400", async () => {
-  await withRelay(async (relay) => {
+  await withApps(async (relay) => {
     const token = await tokenFor(owned, "publish");
     for (const body of ["{nope", "", new Uint8Array([0x22, 0xff, 0x22])]) {
       const answer = await publish(relay, "owned", body, token);
@@ -197,7 +193,7 @@ Deno.test("HTTP publish of invalid JSON is 400", async () => {
 });
 
 Deno.test("HTTP publish to an invalid app name is 400", async () => {
-  await withRelay(async (relay) => {
+  await withApps(async (relay) => {
     const answer = await publish(relay, "no%20spaces", "1");
     assertEquals(answer.status, 400);
     assertEquals(answer.json.error, ErrorCode.invalidName);
@@ -205,7 +201,7 @@ Deno.test("HTTP publish to an invalid app name is 400", async () => {
 });
 
 Deno.test("HTTP publish over the frame size limit is 413", async () => {
-  await withRelay(async (relay) => {
+  await withApps(async (relay) => {
     const token = await tokenFor(owned, "publish");
     const big = JSON.stringify("x".repeat(2000));
     const fits = JSON.stringify("x".repeat(1000));

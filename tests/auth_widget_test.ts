@@ -14,9 +14,9 @@ import {
 } from "./auth_helpers.ts";
 import {
   eventually,
-  startRelay,
   TestClient,
   type TestRelay,
+  withRelay,
 } from "./helpers.ts";
 
 const secret = await makeApp("secret");
@@ -24,16 +24,12 @@ const other = await makeApp("other");
 const shown = await makeApp("shown");
 const APPS = registryJson([secret, other, shown], [secret, other]);
 
-async function withRelay(
+/** A relay with this file's registry, `env` on top. */
+function withApps(
   body: (relay: TestRelay) => Promise<void>,
   env: Record<string, string> = {},
 ): Promise<void> {
-  const relay = startRelay({ CUPD_APPS: APPS, ...env });
-  try {
-    await body(relay);
-  } finally {
-    await relay.close();
-  }
+  return withRelay({ CUPD_APPS: APPS, ...env }, body);
 }
 
 /** Subscribe to the private app with `token` and expect a refusal. */
@@ -41,7 +37,7 @@ async function refusedWith(
   token: string | undefined,
   code: string,
 ): Promise<void> {
-  await withRelay(async ({ url }) => {
+  await withApps(async ({ url }) => {
     const widget = await TestClient.connect(url);
     widget.send({ type: "subscribe", name: "secret", token });
     await expectRefusal(widget, code, CloseCode.forbidden);
@@ -90,7 +86,7 @@ Deno.test("private app refuses a publish token for subscribing", async () => {
 });
 
 Deno.test("strict relay refuses a widget of an unknown app", async () => {
-  await withRelay(async ({ url }) => {
+  await withApps(async ({ url }) => {
     const widget = await TestClient.connect(url);
     widget.send({ type: "subscribe", name: "nobody" });
     await expectRefusal(widget, ErrorCode.unknownApp, CloseCode.unknownApp);
@@ -98,7 +94,7 @@ Deno.test("strict relay refuses a widget of an unknown app", async () => {
 });
 
 Deno.test("private app admits a widget with a good token", async () => {
-  await withRelay(async ({ url }) => {
+  await withApps(async ({ url }) => {
     const widget = await TestClient.connect(url);
     const token = await tokenFor(secret, "subscribe");
     widget.send({ type: "subscribe", name: "secret", token });
@@ -117,7 +113,7 @@ Deno.test("private app admits a widget with a good token", async () => {
 });
 
 Deno.test("registered public app needs no widget token, even in strict mode", async () => {
-  await withRelay(async ({ url }) => {
+  await withApps(async ({ url }) => {
     const widget = await TestClient.widget(url, "shown");
     const provider = await signedProvider(url, shown);
     provider.send({ type: "data", data: 1 });
@@ -128,7 +124,7 @@ Deno.test("registered public app needs no widget token, even in strict mode", as
 });
 
 Deno.test("subscribes sent while a token is checked are answered in order", async () => {
-  await withRelay(async ({ url }) => {
+  await withApps(async ({ url }) => {
     const widget = await TestClient.connect(url);
     const token = await tokenFor(secret, "subscribe");
     widget.send({ type: "subscribe", name: "secret", token });
@@ -142,7 +138,7 @@ Deno.test("subscribes sent while a token is checked are answered in order", asyn
 });
 
 Deno.test("a refused token closes the widget and releases its subscriptions", async () => {
-  await withRelay(async ({ relay, url }) => {
+  await withApps(async ({ relay, url }) => {
     const widget = await TestClient.widget(url, "free", "shown");
     assertEquals(relay.hub.stats().subscriptions, 2);
     widget.send({ type: "subscribe", name: "secret", token: "x.y.z" });

@@ -218,20 +218,10 @@ export async function serveParallel(
   const stderr = new Response(child.stderr).text();
   const http = `http://127.0.0.1:${port}`;
 
-  const deadline = Date.now() + 20_000;
-  for (;;) {
-    try {
-      const response = await fetch(`${http}/healthz`);
-      await response.body?.cancel();
-      if (response.ok) break;
-    } catch {
-      if (Date.now() > deadline) {
-        child.kill();
-        throw new Error(`deno serve did not start: ${await stderr}`);
-      }
-      await new Promise((resolve) => setTimeout(resolve, 100));
-    }
-  }
+  await waitForHealth(http, async () => {
+    child.kill();
+    return `deno serve did not start: ${await stderr}`;
+  });
   return { child, stderr, url: `ws://127.0.0.1:${port}/ws`, http };
 }
 
@@ -268,18 +258,40 @@ export async function startRelayProcess(
     return await stderr;
   };
 
+  await waitForHealth(http, async () => `relay did not start: ${await stop()}`);
+  return { child, url: `ws://127.0.0.1:${port}/ws`, http, stop };
+}
+
+/**
+ * Poll `GET /healthz` until it answers 200; after 20 s, throw with the
+ * message `giveUp` returns (after cleaning up).
+ */
+async function waitForHealth(
+  http: string,
+  giveUp: () => Promise<string>,
+): Promise<void> {
   const deadline = Date.now() + 20_000;
   for (;;) {
     try {
       const response = await fetch(`${http}/healthz`);
       await response.body?.cancel();
-      if (response.ok) break;
+      if (response.ok) return;
     } catch {
-      if (Date.now() > deadline) {
-        throw new Error(`relay did not start: ${await stop()}`);
-      }
+      if (Date.now() > deadline) throw new Error(await giveUp());
       await new Promise((resolve) => setTimeout(resolve, 100));
     }
   }
-  return { child, url: `ws://127.0.0.1:${port}/ws`, http, stop };
+}
+
+/** Run `body` against a relay started with `env`, and always close it. */
+export async function withRelay(
+  env: Record<string, string>,
+  body: (relay: TestRelay) => Promise<void>,
+): Promise<void> {
+  const relay = startRelay(env);
+  try {
+    await body(relay);
+  } finally {
+    await relay.close();
+  }
 }
