@@ -26,6 +26,12 @@ export interface Config {
   maxSubscriptions: number;
   /** Bad frames tolerated on one socket before it is closed. */
   maxErrors: number;
+  /** Least time between two audience frames for one app. */
+  audienceIntervalMs: number;
+  /** Time between two announcements of an isolate's widget counts. */
+  presenceIntervalMs: number;
+  /** Silence after which an isolate's widget counts are forgotten. */
+  presenceTtlMs: number;
 }
 
 /** One environment variable: its name, default and meaning. */
@@ -78,6 +84,24 @@ export const VARIABLES: readonly Variable[] = [
     schema: int(0, 1_000_000),
     fallback: "10",
   },
+  {
+    key: "audienceIntervalMs",
+    env: "CUPD_AUDIENCE_INTERVAL_MS",
+    schema: int(0, 60_000),
+    fallback: "250",
+  },
+  {
+    key: "presenceIntervalMs",
+    env: "CUPD_PRESENCE_INTERVAL_MS",
+    schema: int(10, 60_000),
+    fallback: "1000",
+  },
+  {
+    key: "presenceTtlMs",
+    env: "CUPD_PRESENCE_TTL_MS",
+    schema: int(20, 600_000),
+    fallback: "3000",
+  },
 ];
 
 /** A configuration value that cannot be used. */
@@ -107,5 +131,15 @@ export function loadConfig(
     }
     config[variable.key] = result.data;
   }
+  checkPresence(config as unknown as Config);
   return config as unknown as Config;
+}
+
+/** Counts must outlive at least one missed announcement, or they flicker. */
+function checkPresence(config: Config): void {
+  if (config.presenceTtlMs >= 2 * config.presenceIntervalMs) return;
+  throw new ConfigError(
+    "CUPD_PRESENCE_TTL_MS",
+    `must be at least twice CUPD_PRESENCE_INTERVAL_MS (got ${config.presenceTtlMs} and ${config.presenceIntervalMs})`,
+  );
 }

@@ -11,6 +11,11 @@ import { CloseCode } from "../protocol/codes.ts";
 import type { Bus } from "../relay/bus.ts";
 import { BroadcastBus } from "../relay/bus_broadcast.ts";
 import { Hub } from "../relay/hub.ts";
+import { Audience } from "../relay/audience.ts";
+import { Census } from "../relay/census.ts";
+import { type Clock, systemClock } from "../relay/clock.ts";
+import type { PresenceChannel } from "../relay/presence.ts";
+import { BroadcastPresence } from "../relay/presence_broadcast.ts";
 import type { Logger } from "../observe/log.ts";
 import { Connections } from "./socket.ts";
 
@@ -19,6 +24,10 @@ export interface RelayOptions {
   config: Config;
   log: Logger;
   bus?: Bus;
+  /** How isolates share widget counts; defaults to broadcast. */
+  presence?: PresenceChannel;
+  /** Time for presence and audience frames; defaults to the system's. */
+  clock?: Clock;
   /** Short id of this isolate, sent in `welcome`. */
   isolate?: string;
 }
@@ -27,6 +36,8 @@ export interface RelayOptions {
 export interface Relay {
   readonly isolate: string;
   readonly hub: Hub;
+  /** Widget counts over every isolate. */
+  readonly census: Census;
   readonly connections: Connections;
   /** Handle an HTTP request. */
   fetch(request: Request): Response | Promise<Response>;
@@ -42,9 +53,26 @@ export function createRelay(options: RelayOptions): Relay {
   const bus = options.bus ?? new BroadcastBus();
   const hub = new Hub(bus);
   const connections = new Connections();
+  const clock = options.clock ?? systemClock;
+  const audience = new Audience(
+    (app) => census.total(app),
+    clock,
+    config.audienceIntervalMs,
+  );
+  const census = new Census({
+    isolate,
+    clock,
+    channel: options.presence ?? new BroadcastPresence(),
+    announceEveryMs: config.presenceIntervalMs,
+    forgetAfterMs: config.presenceTtlMs,
+    changeGapMs: config.audienceIntervalMs,
+    onChange: (apps) => audience.changed(apps),
+  });
 
   const app = createApp({
     hub,
+    census,
+    audience,
     log,
     isolate,
     connections,
@@ -62,8 +90,10 @@ export function createRelay(options: RelayOptions): Relay {
     stopping ??= (async () => {
       log.info("shutting down", { connections: connections.size });
       await connections.closeAll(CloseCode.shuttingDown, "shutting_down");
+      audience.close();
+      await census.close();
       await bus.close();
     })();
 
-  return { isolate, hub, connections, fetch: app.fetch, shutdown };
+  return { isolate, hub, census, connections, fetch: app.fetch, shutdown };
 }
