@@ -114,9 +114,10 @@ export interface Provider {
    */
   publish(value: unknown): void;
   /**
-   * Settles once the relay has processed everything sent before, queued
-   * values included (a ping answered by a pong). Rejects if the provider
-   * closes first.
+   * Settles once the relay has processed everything published before,
+   * queued values included (a ping answered by a pong). Rejects when the
+   * connection that carried those values breaks first (they may be lost),
+   * or when the provider closes.
    */
   flush(): Promise<void>;
   /** Listen to an event; returns the function that stops listening. */
@@ -328,8 +329,10 @@ class ProviderClient implements Provider {
 
   #lost(code: number, reason: string): void {
     this.#socket = undefined;
-    // Pings on the old connection will never be answered: ask again later.
-    for (const pinged of this.#pinged) this.#unpinged.push(pinged);
+    // What was sent on this connection may be lost: say so rather than
+    // confirm it later. Flushes of queued values wait for the next one.
+    const error = new Error(`Connection lost (${code}) before confirmation`);
+    for (const waiter of this.#pinged) waiter.reject(error);
     this.#pinged = [];
 
     if (!shouldReconnect(code)) {
