@@ -6,6 +6,7 @@ import {
 } from "node:assert/strict";
 import { connectProvider, type Provider } from "../src/client/provider.ts";
 import { MemoryBus, MemoryNetwork } from "../src/relay/bus_memory.ts";
+import { fakeRelay } from "./fake_relay.ts";
 import { eventually, startRelay, TestClient } from "./helpers.ts";
 
 const QUICK = { minDelayMs: 20, maxDelayMs: 200 };
@@ -147,5 +148,16 @@ Deno.test("provider library refuses a key that is not an Ed25519 JWK", async () 
   const closed = await provider.closed;
   equal(closed.code, 0);
   await rejects(provider.ready, /Ed25519/);
+  await relay.close();
+});
+
+Deno.test("provider flush rejects when its connection breaks unconfirmed", async () => {
+  const relay = fakeRelay("UID", { close: 4000 });
+  const provider = connectProvider({ url: relay.url, app: "app", ...QUICK });
+  await provider.ready;
+  provider.publish(1);
+  await rejects(provider.flush(), /Connection lost \(4000\)/);
+
+  await provider.close();
   await relay.close();
 });

@@ -10,6 +10,7 @@ import {
   importSigningKey,
   signAuth,
 } from "../src/client/signature.ts";
+import { fakeRelay } from "./fake_relay.ts";
 import { generateKey, verify } from "./keys.ts";
 
 const UID = "ACA764FEF7ED43D3BF7D31472B952987";
@@ -33,34 +34,9 @@ Deno.test("signature verifies with the JWK's public key", async () => {
   equal(await verify(publicKey, signature, authMessage(UID, "other")), false);
 });
 
-/**
- * A stand-in relay that only greets and records the auth frame, so the
- * frame the library sends can be checked without the relay's verifier.
- */
-function greeter(uid: string) {
-  const frames: Record<string, string>[] = [];
-  const server = Deno.serve(
-    { port: 0, hostname: "127.0.0.1", onListen: () => {} },
-    (request) => {
-      const { socket, response } = Deno.upgradeWebSocket(request);
-      socket.onopen = () =>
-        socket.send(JSON.stringify({ type: "welcome", uid }));
-      socket.onmessage = (event) => {
-        const frame = JSON.parse(event.data);
-        frames.push(frame);
-        socket.send(
-          JSON.stringify({ type: "authenticated", name: frame.name }),
-        );
-      };
-      return response;
-    },
-  );
-  return { frames, server, url: `ws://127.0.0.1:${server.addr.port}/ws` };
-}
-
 Deno.test("provider library signs the welcome uid in its auth frame", async () => {
   const { jwk, publicKey } = await generateKey("app");
-  const relay = greeter(UID);
+  const relay = fakeRelay(UID);
   const provider = connectProvider({
     url: relay.url,
     app: "app",
@@ -74,14 +50,14 @@ Deno.test("provider library signs the welcome uid in its auth frame", async () =
   equal(await verify(publicKey, auth.signature, authMessage(UID, "app")), true);
 
   await provider.close();
-  await relay.server.shutdown();
+  await relay.close();
 });
 
 Deno.test("provider library sends no signature without a key", async () => {
-  const relay = greeter(UID);
+  const relay = fakeRelay(UID);
   const provider = connectProvider({ url: relay.url, app: "app" });
   await provider.ready;
   same(relay.frames, [{ type: "auth", uid: UID, name: "app" }]);
   await provider.close();
-  await relay.server.shutdown();
+  await relay.close();
 });

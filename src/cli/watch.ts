@@ -70,75 +70,91 @@ export interface WatchOptions {
  * closed stdout or a refusal. Returns the exit status.
  */
 export function watch(options: WatchOptions): Promise<number> {
-  const { url, app, status } = options;
-  return new Promise((resolve) => {
-    let socket: WebSocket | undefined;
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    let attempt = 0;
-    let printed = 0;
-    let subscribed = false;
+  return new Watcher(options).done;
+}
 
-    const finish = (code: number) => {
-      clearTimeout(timer);
-      const last = socket;
-      socket = undefined;
-      if (!last || last.readyState === WebSocket.CLOSED) return resolve(code);
-      last.onclose = () => resolve(code);
-      last.close(1000, "done");
-    };
-    options.stop.then(() => finish(Exit.ok));
+/** One watch session: a socket at a time, reconnecting with backoff. */
+class Watcher {
+  readonly done: Promise<number>;
+  readonly #options: WatchOptions;
+  #resolve!: (code: number) => void;
+  #socket: WebSocket | undefined;
+  #timer: ReturnType<typeof setTimeout> | undefined;
+  #attempt = 0;
+  #printed = 0;
+  #subscribed = false;
 
-    // deno-lint-ignore no-explicit-any
-    const receive = (frame: Record<string, any>) => {
-      if (frame.type === "welcome") {
-        const subscribe = {
-          type: "subscribe",
-          name: app,
-          token: options.token,
-        };
-        socket?.send(JSON.stringify(subscribe));
-      } else if (frame.type === "subscribed" && frame.name === app) {
-        subscribed = true;
-        attempt = 0;
-        status(`watching "${app}" on ${url}`);
-      } else if (frame.type === "data" && frame.name === app) {
-        if (!writeLine("stdout", JSON.stringify(frame.data))) finish(Exit.ok);
-        else if (++printed === options.count) finish(Exit.ok);
-      } else if (frame.type === "error") {
-        status(`relay error: ${frame.code}: ${frame.message}`);
-        // An error before the acknowledgement is the subscription's refusal.
-        if (!subscribed) finish(Exit.relay);
-      }
-    };
+  constructor(options: WatchOptions) {
+    this.#options = options;
+    this.done = new Promise((resolve) => this.#resolve = resolve);
+    options.stop.then(() => this.#finish(Exit.ok));
+    this.#connect();
+  }
 
-    const connect = () => {
-      const current = new WebSocket(url);
-      socket = current;
-      subscribed = false;
-      current.onmessage = (event) => {
-        const frame = parseFrame(event.data);
-        if (frame && socket === current) receive(frame);
-      };
-      current.onclose = (event) => {
-        if (socket !== current) return;
-        if (!shouldReconnect(event.code)) {
-          status(
-            `the relay closed the connection: ${event.code} ${event.reason}`,
-          );
-          socket = undefined;
-          return resolve(Exit.relay);
-        }
-        const delay = backoffDelay(attempt++);
-        status(
-          `connection lost (${event.code}); retrying in ${
-            (delay / 1000).toFixed(1)
-          } s`,
-        );
-        timer = setTimeout(connect, delay);
-      };
+  #connect(): void {
+    const socket = new WebSocket(this.#options.url);
+    this.#socket = socket;
+    this.#subscribed = false;
+    socket.onmessage = (event) => {
+      const frame = parseFrame(event.data);
+      if (frame && this.#socket === socket) this.#receive(frame);
     };
-    connect();
-  });
+    socket.onclose = (event) => {
+      if (this.#socket === socket) this.#lost(event.code, event.reason);
+    };
+  }
+
+  // deno-lint-ignore no-explicit-any
+  #receive(frame: Record<string, any>): void {
+    const { app, token, status } = this.#options;
+    if (frame.type === "welcome") {
+      const subscribe = { type: "subscribe", name: app, token };
+      this.#socket?.send(JSON.stringify(subscribe));
+    } else if (frame.type === "subscribed" && frame.name === app) {
+      this.#subscribed = true;
+      this.#attempt = 0;
+      status(`watching "${app}" on ${this.#options.url}`);
+    } else if (frame.type === "data" && frame.name === app) {
+      this.#print(frame.data);
+    } else if (frame.type === "error") {
+      status(`relay error: ${frame.code}: ${frame.message}`);
+      // An error before the acknowledgement is the subscription's refusal.
+      if (!this.#subscribed) this.#finish(Exit.relay);
+    }
+  }
+
+  #print(data: unknown): void {
+    if (!writeLine("stdout", JSON.stringify(data))) this.#finish(Exit.ok);
+    else if (++this.#printed === this.#options.count) this.#finish(Exit.ok);
+  }
+
+  #lost(code: number, reason: string): void {
+    const { status } = this.#options;
+    this.#socket = undefined;
+    if (!shouldReconnect(code)) {
+      status(`the relay closed the connection: ${code} ${reason}`);
+      this.#resolve(Exit.relay);
+      return;
+    }
+    const delay = backoffDelay(this.#attempt++);
+    status(
+      `connection lost (${code}); retrying in ${(delay / 1000).toFixed(1)} s`,
+    );
+    this.#timer = setTimeout(() => this.#connect(), delay);
+  }
+
+  /** Stop: close the socket, and settle once it is closed. */
+  #finish(code: number): void {
+    clearTimeout(this.#timer);
+    const socket = this.#socket;
+    this.#socket = undefined;
+    if (!socket || socket.readyState === WebSocket.CLOSED) {
+      this.#resolve(code);
+      return;
+    }
+    socket.onclose = () => this.#resolve(code);
+    socket.close(1000, "done");
+  }
 }
 
 /** Run the tool; returns its exit status. */
