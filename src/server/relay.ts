@@ -54,6 +54,8 @@ export function createRelay(options: RelayOptions): Relay {
   const hub = new Hub(bus);
   const connections = new Connections();
   const clock = options.clock ?? systemClock;
+  // Audience and census call each other; `census` below is only read
+  // once a provider connects, long after both exist.
   const audience = new Audience(
     (app) => census.total(app),
     clock,

@@ -80,7 +80,8 @@ export function attachSocket(socket: WebSocket, ctx: SocketContext): void {
       switch (effect.kind) {
         case "send":
           sink.send(encode(effect.frame));
-          // After the acknowledgement, whatever decided to authenticate.
+          // Audience frames start once the provider has read its
+          // acknowledgement, whichever check led to it.
           if (effect.frame.type === "authenticated") {
             unwatch = ctx.audience.watch(effect.frame.name, sink);
           }
