@@ -43,6 +43,12 @@ export interface Config {
   appsFile: string;
   /** The registry built from `appsJson` and `appsFile`. */
   apps: Registry;
+  /** Least time between two audience frames for one app. */
+  audienceIntervalMs: number;
+  /** Time between two announcements of an isolate's widget counts. */
+  presenceIntervalMs: number;
+  /** Silence after which an isolate's widget counts are forgotten. */
+  presenceTtlMs: number;
 }
 
 /** One environment variable: its name, default and meaning. */
@@ -112,6 +118,24 @@ export const VARIABLES: readonly Variable[] = [
   { key: "appsJson", env: "CUPD_APPS", schema: z.string(), fallback: "" },
   // Path of a file holding registry JSON like CUPD_APPS.
   { key: "appsFile", env: "CUPD_APPS_FILE", schema: z.string(), fallback: "" },
+  {
+    key: "audienceIntervalMs",
+    env: "CUPD_AUDIENCE_INTERVAL_MS",
+    schema: int(0, 60_000),
+    fallback: "250",
+  },
+  {
+    key: "presenceIntervalMs",
+    env: "CUPD_PRESENCE_INTERVAL_MS",
+    schema: int(10, 60_000),
+    fallback: "1000",
+  },
+  {
+    key: "presenceTtlMs",
+    env: "CUPD_PRESENCE_TTL_MS",
+    schema: int(20, 600_000),
+    fallback: "3000",
+  },
 ];
 
 /** A configuration value that cannot be used. */
@@ -143,6 +167,7 @@ export function loadConfig(
     config[variable.key] = result.data;
   }
   config.apps = registryOf(config as unknown as Config);
+  checkPresence(config as unknown as Config);
   return config as unknown as Config;
 }
 
@@ -153,4 +178,13 @@ function registryOf(config: Config): Registry {
     if (!(error instanceof RegistryError)) throw error;
     throw new ConfigError(error.variable, error.message);
   }
+}
+
+/** Counts must outlive at least one missed announcement, or they flicker. */
+function checkPresence(config: Config): void {
+  if (config.presenceTtlMs >= 2 * config.presenceIntervalMs) return;
+  throw new ConfigError(
+    "CUPD_PRESENCE_TTL_MS",
+    `must be at least twice CUPD_PRESENCE_INTERVAL_MS (got ${config.presenceTtlMs} and ${config.presenceIntervalMs})`,
+  );
 }

@@ -14,6 +14,9 @@ Deno.test("config has documented defaults", () => {
     appsJson: "",
     appsFile: "",
     apps: new Map(),
+    audienceIntervalMs: 250,
+    presenceIntervalMs: 1000,
+    presenceTtlMs: 3000,
   });
 });
 

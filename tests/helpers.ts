@@ -10,6 +10,8 @@ import { Logger } from "../src/observe/log.ts";
 import type { Bus } from "../src/relay/bus.ts";
 import { MemoryBus } from "../src/relay/bus_memory.ts";
 import { createRelay, type Relay } from "../src/server/relay.ts";
+import type { PresenceChannel } from "../src/relay/presence.ts";
+import { MemoryPresence } from "../src/relay/presence_memory.ts";
 
 /** A relay listening on a free loopback port. */
 export interface TestRelay {
@@ -22,23 +24,29 @@ export interface TestRelay {
   close(): Promise<void>;
 }
 
-/** Start a relay with `env` overrides on port 0. */
+/**
+ * Start a relay with `env` overrides, on port 0 unless `env.PORT` is set.
+ * Presence is in memory, so relays of one test process never count each
+ * other's widgets unless they share a network.
+ */
 export function startRelay(
   env: Record<string, string> = {},
   bus: Bus = new MemoryBus(),
+  presence: PresenceChannel = new MemoryPresence(),
 ): TestRelay {
   const config = loadConfig({ LOG_LEVEL: "silent", ...env });
-  const relay = createRelay({ config, log: new Logger(config.logLevel), bus });
+  const log = new Logger(config.logLevel);
+  const relay = createRelay({ config, log, bus, presence });
+  const port = env.PORT ? config.port : 0;
   const server = Deno.serve(
-    { port: 0, hostname: "127.0.0.1", onListen: () => {} },
+    { port, hostname: "127.0.0.1", onListen: () => {} },
     relay.fetch,
   );
-  const { port } = server.addr;
   return {
     relay,
     config,
-    url: `ws://127.0.0.1:${port}/ws`,
-    http: `http://127.0.0.1:${port}`,
+    url: `ws://127.0.0.1:${server.addr.port}/ws`,
+    http: `http://127.0.0.1:${server.addr.port}`,
     async close() {
       await relay.shutdown();
       await server.shutdown();
@@ -50,10 +58,16 @@ export function startRelay(
 // deno-lint-ignore no-explicit-any
 export type Frame = Record<string, any>;
 
-/** A WebSocket client with an awaitable inbox. */
+/**
+ * A WebSocket client with an awaitable inbox. Audience frames arrive
+ * whenever counts change, in no fixed order with other frames, so they are
+ * kept apart in {@linkcode TestClient.audience} rather than in the inbox.
+ */
 export class TestClient {
   readonly socket: WebSocket;
   readonly frames: Frame[] = [];
+  /** Widget counts from audience frames, in order of arrival. */
+  readonly audience: number[] = [];
   readonly closed: Promise<CloseEvent>;
   #waiters: (() => void)[] = [];
   #read = 0;
@@ -61,7 +75,9 @@ export class TestClient {
   private constructor(url: string) {
     this.socket = new WebSocket(url);
     this.socket.onmessage = (event) => {
-      this.frames.push(JSON.parse(event.data));
+      const frame = JSON.parse(event.data);
+      if (frame.type === "audience") this.audience.push(frame.widgets);
+      else this.frames.push(frame);
       this.#wake();
     };
     this.closed = new Promise((resolve) => {

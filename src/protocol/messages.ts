@@ -80,6 +80,7 @@ export type ServerFrame =
   | { type: "subscribed"; name: string }
   | { type: "unsubscribed"; name: string }
   | { type: "pong" }
+  | { type: "audience"; widgets: number }
   | { type: "error"; code: ErrorCode; message: string };
 
 /**

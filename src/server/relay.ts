@@ -13,6 +13,11 @@ import type { Bus } from "../relay/bus.ts";
 import { BroadcastBus } from "../relay/bus_broadcast.ts";
 import { RedisBus } from "../relay/bus_redis.ts";
 import { Hub } from "../relay/hub.ts";
+import { Audience } from "../relay/audience.ts";
+import { Census } from "../relay/census.ts";
+import { type Clock, systemClock } from "../relay/clock.ts";
+import type { PresenceChannel } from "../relay/presence.ts";
+import { BroadcastPresence } from "../relay/presence_broadcast.ts";
 import type { Logger } from "../observe/log.ts";
 import { Connections } from "./socket.ts";
 
@@ -21,6 +26,10 @@ export interface RelayOptions {
   config: Config;
   log: Logger;
   bus?: Bus;
+  /** How isolates share widget counts; defaults to broadcast. */
+  presence?: PresenceChannel;
+  /** Time for presence and audience frames; defaults to the system's. */
+  clock?: Clock;
   /** Short id of this isolate, sent in `welcome`. */
   isolate?: string;
 }
@@ -29,6 +38,8 @@ export interface RelayOptions {
 export interface Relay {
   readonly isolate: string;
   readonly hub: Hub;
+  /** Widget counts over every isolate. */
+  readonly census: Census;
   readonly connections: Connections;
   /** Handle an HTTP request. */
   fetch(request: Request): Response | Promise<Response>;
@@ -46,9 +57,28 @@ export function createRelay(options: RelayOptions): Relay {
   const connections = new Connections();
   const auth = new AuthPolicy(config.authMode, config.apps);
   log.info("auth policy", { mode: auth.mode, apps: auth.size });
+  const clock = options.clock ?? systemClock;
+  // Audience and census call each other; `census` below is only read
+  // once a provider connects, long after both exist.
+  const audience = new Audience(
+    (app) => census.total(app),
+    clock,
+    config.audienceIntervalMs,
+  );
+  const census = new Census({
+    isolate,
+    clock,
+    channel: options.presence ?? new BroadcastPresence(),
+    announceEveryMs: config.presenceIntervalMs,
+    forgetAfterMs: config.presenceTtlMs,
+    changeGapMs: config.audienceIntervalMs,
+    onChange: (apps) => audience.changed(apps),
+  });
 
   const app = createApp({
     hub,
+    census,
+    audience,
     log,
     isolate,
     connections,
@@ -67,10 +97,12 @@ export function createRelay(options: RelayOptions): Relay {
     stopping ??= (async () => {
       log.info("shutting down", { connections: connections.size });
       await connections.closeAll(CloseCode.shuttingDown, "shutting_down");
+      audience.close();
+      await census.close();
       await bus.close();
     })();
 
-  return { isolate, hub, connections, fetch: app.fetch, shutdown };
+  return { isolate, hub, census, connections, fetch: app.fetch, shutdown };
 }
 
 /** Redis when configured, so several machines act as one; else broadcast. */

@@ -13,11 +13,17 @@ import { Session, type SessionLimits } from "../protocol/session.ts";
 import { CloseCode } from "../protocol/codes.ts";
 import { encode } from "../protocol/messages.ts";
 import type { Hub, Sink } from "../relay/hub.ts";
+import type { Audience } from "../relay/audience.ts";
+import type { Census } from "../relay/census.ts";
 import type { Logger } from "../observe/log.ts";
 
 /** What every socket of an isolate shares. */
 export interface SocketContext {
   hub: Hub;
+  /** Widget counts over every isolate; kept up to date by each socket. */
+  census: Census;
+  /** Tells providers their audience. */
+  audience: Audience;
   log: Logger;
   limits: SessionLimits;
   handshakeTimeoutMs: number;
@@ -65,6 +71,7 @@ export function attachSocket(socket: WebSocket, ctx: SocketContext): void {
   const session = new Session(uid, ctx.limits, (name) => ctx.auth.access(name));
   let log = ctx.log.child({ uid });
   let timer: ReturnType<typeof setTimeout> | undefined;
+  let unwatch: (() => void) | undefined;
 
   const sink: Sink = {
     send(frame) {
@@ -77,6 +84,11 @@ export function attachSocket(socket: WebSocket, ctx: SocketContext): void {
       switch (effect.kind) {
         case "send":
           sink.send(encode(effect.frame));
+          // Audience frames start once the provider has read its
+          // acknowledgement, whichever check led to it.
+          if (effect.frame.type === "authenticated") {
+            unwatch = ctx.audience.watch(effect.frame.name, sink);
+          }
           break;
         case "close":
           log.debug("closing socket", {
@@ -91,9 +103,11 @@ export function attachSocket(socket: WebSocket, ctx: SocketContext): void {
           break;
         case "subscribe":
           ctx.hub.subscribe(effect.name, sink);
+          ctx.census.setLocal(effect.name, ctx.hub.widgets(effect.name));
           break;
         case "unsubscribe":
           ctx.hub.unsubscribe(effect.name, sink);
+          ctx.census.setLocal(effect.name, ctx.hub.widgets(effect.name));
           break;
         case "publish":
           ctx.hub.publish(effect.name, effect.data);
@@ -156,6 +170,7 @@ export function attachSocket(socket: WebSocket, ctx: SocketContext): void {
     guard("close", () => {
       clearTimeout(timer);
       ctx.connections.delete(socket);
+      unwatch?.();
       apply(session.close());
       log.debug("socket closed", { code: event.code });
     });

@@ -7,6 +7,14 @@ import sys
 import websocket
 
 
+def receive(ws):
+    """The next frame, skipping audience counts (informational)."""
+    while True:
+        frame = json.loads(ws.recv())
+        if frame["type"] != "audience":
+            return frame
+
+
 def main():
     url, app, count = sys.argv[1], sys.argv[2], int(sys.argv[3])
     ws = websocket.create_connection(url)
@@ -15,7 +23,7 @@ def main():
     uid = welcome["uid"]
 
     ws.send(json.dumps({"type": "auth", "uid": uid, "name": app}))
-    ack = json.loads(ws.recv())
+    ack = receive(ws)
     assert ack == {"type": "authenticated", "name": app}, ack
 
     for seq in range(count):
@@ -23,7 +31,7 @@ def main():
         ws.send(json.dumps({"type": "data", "data": payload}))
 
     ws.send(json.dumps({"type": "ping"}))
-    assert json.loads(ws.recv()) == {"type": "pong"}
+    assert receive(ws) == {"type": "pong"}
     ws.close()
     print("sent", count)
 
