@@ -118,6 +118,8 @@ export interface ConnectTargetResult {
   failures: number;
   elapsedMs: number;
   perSecond: number;
+  /** Relay CPU time per accepted connection. */
+  cpuPerConnectionUs: number;
   loadCpu: number;
   serverCpu: number;
   loadWait: number;

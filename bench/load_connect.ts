@@ -39,7 +39,9 @@ export async function runConnect(
       const tried = await connectRate(target, job);
       if (!result || tried.perSecond > result.perSecond) result = tried;
       if (!tried.disturbed) break;
-      progress(`  ${target.name.padEnd(8)} disturbed, again`);
+      if (attempt < job.attempts) {
+        progress(`  ${target.name.padEnd(8)} disturbed, again`);
+      }
     }
     if (!result) continue;
     progress(
@@ -49,7 +51,9 @@ export async function runConnect(
         Math.round(result.elapsedMs)
       } ms, ${result.failures} failed)  load cpu ${
         result.loadCpu.toFixed(0)
-      }%  server cpu ${result.serverCpu.toFixed(0)}%${
+      }%  server cpu ${result.serverCpu.toFixed(0)}% (${
+        result.cpuPerConnectionUs.toFixed(0)
+      } µs each)${
         result.disturbed ? `  disturbed (${disturbance(result)})` : ""
       }`,
     );
@@ -96,6 +100,7 @@ async function connectRate(
     failures,
     elapsedMs,
     perSecond: connections / (elapsedMs / 1000),
+    cpuPerConnectionUs: (serverCpu / 100) * elapsedMs * 1000 / connections,
     loadCpu,
     serverCpu,
     loadWait,

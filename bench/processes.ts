@@ -186,7 +186,7 @@ export async function runLoad<R extends JobResult>(
     DENO,
     "run",
     "--allow-net=127.0.0.1",
-    "--allow-run=cat",
+    "--allow-run=cat,sh",
     "bench/load.ts",
     JSON.stringify(job),
   ]);
