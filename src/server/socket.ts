@@ -15,7 +15,7 @@ import { encode } from "../protocol/messages.ts";
 import type { Hub, Sink } from "../relay/hub.ts";
 import type { Audience } from "../relay/audience.ts";
 import type { Census } from "../relay/census.ts";
-import type { Logger } from "../observe/log.ts";
+import type { Fields, Logger } from "../observe/log.ts";
 
 /** What every socket of an isolate shares. */
 export interface SocketContext {
@@ -69,7 +69,12 @@ export class Connections {
 export function attachSocket(socket: WebSocket, ctx: SocketContext): void {
   const uid = crypto.randomUUID().replaceAll("-", "").toUpperCase();
   const session = new Session(uid, ctx.limits, (name) => ctx.auth.access(name));
-  let log = ctx.log.child({ uid });
+  // Bound on first use: with debug off, most sockets never log a line.
+  let fields: Fields = { uid };
+  let bound: Logger | undefined;
+  const log = () => bound ??= ctx.log.child(fields);
+  const debug = ctx.log.enabled("debug");
+  const trace = ctx.log.enabled("trace");
   let timer: ReturnType<typeof setTimeout> | undefined;
   let unwatch: (() => void) | undefined;
 
@@ -91,15 +96,18 @@ export function attachSocket(socket: WebSocket, ctx: SocketContext): void {
           }
           break;
         case "close":
-          log.debug("closing socket", {
-            code: effect.code,
-            why: effect.reason,
-          });
+          if (debug) {
+            log().debug("closing socket", {
+              code: effect.code,
+              why: effect.reason,
+            });
+          }
           socket.close(effect.code, effect.reason);
           break;
         case "authenticate":
-          log = log.child({ role: "provider", app: effect.name });
-          log.debug("provider authenticated");
+          fields = { ...fields, role: "provider", app: effect.name };
+          bound = undefined;
+          if (debug) log().debug("provider authenticated");
           break;
         case "subscribe":
           ctx.hub.subscribe(effect.name, sink);
@@ -123,7 +131,7 @@ export function attachSocket(socket: WebSocket, ctx: SocketContext): void {
   };
 
   const fail = (what: string, error: unknown) => {
-    log.error("socket handler failed", { what, error });
+    log().error("socket handler failed", { what, error });
     apply(session.close());
     socket.close(CloseCode.internalError, "internal_error");
   };
@@ -157,13 +165,16 @@ export function attachSocket(socket: WebSocket, ctx: SocketContext): void {
 
   socket.onmessage = (event: MessageEvent) =>
     guard("message", () => {
-      if (log.enabled("trace")) log.trace("frame in", { frame: event.data });
+      if (trace) log().trace("frame in", { frame: event.data });
       if (typeof event.data === "string") {
         apply(session.receiveText(event.data));
       } else {
         apply(session.receiveBinary());
       }
-      if (session.state.kind !== "greeted") clearTimeout(timer);
+      if (timer !== undefined && session.state.kind !== "greeted") {
+        clearTimeout(timer);
+        timer = undefined;
+      }
     });
 
   socket.onclose = (event: CloseEvent) =>
@@ -172,11 +183,11 @@ export function attachSocket(socket: WebSocket, ctx: SocketContext): void {
       ctx.connections.delete(socket);
       unwatch?.();
       apply(session.close());
-      log.debug("socket closed", { code: event.code });
+      if (debug) log().debug("socket closed", { code: event.code });
     });
 
   socket.onerror = (event) => {
     const message = event instanceof ErrorEvent ? event.message : "error";
-    log.debug("socket error", { message });
+    if (debug) log().debug("socket error", { message });
   };
 }
