@@ -64,10 +64,10 @@ const FULL: Mode = {
   name: "full",
   rounds: 3,
   warmupMs: 500,
-  measureMs: 2000,
-  drainMs: 2000,
-  precision: 1.05,
-  maxSteps: 10,
+  measureMs: 1500,
+  drainMs: 1500,
+  precision: 1.06,
+  maxSteps: 9,
   attempts: 4,
   fixedMs: 3000,
   idleConnections: 10_000,
@@ -165,6 +165,10 @@ const idle = metric("idle memory per connection", "KiB", {
 const connectRate = metric("connections/s (welcome received)", "conn/s", {
   higherIsBetter: true,
   goal: 0.8,
+});
+const connectCost = metric("relay CPU per connection", "µs", {
+  higherIsBetter: false,
+  decimals: 0,
 });
 
 const encoder = new TextEncoder();
@@ -279,10 +283,14 @@ async function main(): Promise<number> {
             (job.timeLimitMs + 5000) * targets.length * job.attempts + 60_000,
           );
           for (const r of result.results) {
-            record(connectRate, r.target as RelayKind, r.perSecond, {
-              load: r.loadCpu,
-              relay: r.serverCpu,
-            });
+            const cpu = { load: r.loadCpu, relay: r.serverCpu };
+            record(connectRate, r.target as RelayKind, r.perSecond, cpu);
+            record(
+              connectCost,
+              r.target as RelayKind,
+              r.cpuPerConnectionUs,
+              cpu,
+            );
           }
         }),
     );
@@ -318,6 +326,7 @@ async function main(): Promise<number> {
     idle,
     connectRate,
     ...shapes.map((s) => s.cost),
+    connectCost,
   ];
   for (const m of metrics) pad(m, mode.rounds);
   print(summary(mode, metrics, relayCpu, loadCpu, idleCount));
