@@ -50,10 +50,19 @@ export class RawSocket {
     return this.#closed;
   }
 
-  /** Connect and complete the upgrade; rejects if it is not accepted. */
-  static async connect(port: number, bufferBytes = 16384): Promise<RawSocket> {
+  /**
+   * Connect and complete the upgrade; rejects if it is not accepted within
+   * `timeoutMs`.
+   */
+  static async connect(
+    port: number,
+    bufferBytes = 16384,
+    timeoutMs = 10_000,
+  ): Promise<RawSocket> {
     const conn = await Deno.connect({ hostname: "127.0.0.1", port });
     const socket = new RawSocket(conn, bufferBytes);
+    // Closing the connection makes a pending read fail, so nothing waits on.
+    const timer = setTimeout(() => socket.close(), timeoutMs);
     try {
       conn.setNoDelay(true);
       await socket.#write(encoder.encode(upgradeRequest(port)));
@@ -61,6 +70,8 @@ export class RawSocket {
     } catch (error) {
       socket.close();
       throw error;
+    } finally {
+      clearTimeout(timer);
     }
     return socket;
   }
