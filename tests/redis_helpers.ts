@@ -68,3 +68,50 @@ export class RedisServer {
     await child.status;
   }
 }
+
+/** Run `body` with a fresh Redis, stopped afterwards whatever happens. */
+export async function withRedis(
+  body: (redis: RedisServer) => Promise<void>,
+): Promise<void> {
+  const redis = new RedisServer();
+  await redis.start();
+  try {
+    await body(redis);
+  } finally {
+    await redis.stop();
+  }
+}
+
+/**
+ * Send one command to Redis over a fresh connection and return its raw
+ * RESP answer, so tests can inspect Redis (`PUBSUB NUMSUB`) or publish
+ * stray messages without another client library.
+ */
+export async function redisCommand(
+  port: number,
+  ...args: string[]
+): Promise<string> {
+  const encoder = new TextEncoder();
+  const request = `*${args.length}\r\n` +
+    args.map((arg) => `$${encoder.encode(arg).length}\r\n${arg}\r\n`).join("");
+  const conn = await Deno.connect({ hostname: "127.0.0.1", port });
+  try {
+    await conn.write(encoder.encode(request));
+    const buffer = new Uint8Array(64 * 1024);
+    const n = await conn.read(buffer);
+    return new TextDecoder().decode(buffer.subarray(0, n ?? 0));
+  } finally {
+    conn.close();
+  }
+}
+
+/** Subscribers of `channel`, as `PUBSUB NUMSUB` counts them. */
+export async function subscribers(
+  port: number,
+  channel: string,
+): Promise<number> {
+  const answer = await redisCommand(port, "PUBSUB", "NUMSUB", channel);
+  const match = answer.match(/:(\d+)\r\n$/);
+  if (!match) throw new Error(`unexpected NUMSUB answer: ${answer}`);
+  return Number(match[1]);
+}
