@@ -1,6 +1,6 @@
 /** A real `redis-server` for tests, on a free port, restartable. */
 
-import { freePort } from "./helpers.ts";
+import { freePort, type RelayProcess, startRelayProcess } from "./helpers.ts";
 
 /** Whether `redis-server` can be started here. */
 export async function redisAvailable(): Promise<boolean> {
@@ -114,4 +114,26 @@ export async function subscribers(
   const match = answer.match(/:(\d+)\r\n$/);
   if (!match) throw new Error(`unexpected NUMSUB answer: ${answer}`);
   return Number(match[1]);
+}
+
+/**
+ * Run `body` with a Redis and two relay processes (`deno run main.ts`, as
+ * behind a load balancer) joined through it, started with `env`; stop all
+ * of them afterwards.
+ */
+export async function withTwoNodes(
+  env: Record<string, string>,
+  body: (nodes: RelayProcess[], redis: RedisServer) => Promise<void>,
+): Promise<void> {
+  await withRedis(async (redis) => {
+    const nodes: RelayProcess[] = [];
+    try {
+      for (let i = 0; i < 2; i++) {
+        nodes.push(await startRelayProcess({ ...env, REDIS_URL: redis.url }));
+      }
+      await body(nodes, redis);
+    } finally {
+      await Promise.all(nodes.map((node) => node.stop()));
+    }
+  });
 }
