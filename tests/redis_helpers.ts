@@ -59,6 +59,16 @@ export class RedisServer {
     }
   }
 
+  /** Freeze the server: connections stay open, nothing is answered. */
+  pause(): void {
+    this.#child?.kill("SIGSTOP");
+  }
+
+  /** Let a frozen server go on. */
+  resume(): void {
+    this.#child?.kill("SIGCONT");
+  }
+
   /** Stop the server and wait until it has exited. */
   async stop(): Promise<void> {
     const child = this.#child;

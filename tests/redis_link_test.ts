@@ -6,7 +6,11 @@
 
 import { deepStrictEqual, ok, strictEqual } from "node:assert/strict";
 import { Logger } from "../src/observe/log.ts";
-import { RedisLink } from "../src/relay/redis_link.ts";
+import {
+  HEARTBEAT_MS,
+  RedisLink,
+  SOCKET_TIMEOUT_MS,
+} from "../src/relay/redis_link.ts";
 import { eventually } from "./helpers.ts";
 import {
   redisAvailable,
@@ -139,6 +143,25 @@ test("when Redis returns, a link subscribes again and counts the reconnection", 
     strictEqual(stats.failures, 1);
     strictEqual(stats.reconnects, 1);
     ok(lines.some((line) => line.msg === "redis reachable again"));
+  });
+});
+
+test("a link takes a Redis that stops answering for gone, and recovers when it answers again", async () => {
+  await withLinks(async ([a, b], redis) => {
+    const heard: string[] = [];
+    a.subscribe("topic", (message) => heard.push(message));
+    await publishUntil(b, "topic", () => heard.length > 0);
+
+    redis.pause();
+    const detectMs = HEARTBEAT_MS + SOCKET_TIMEOUT_MS;
+    await eventually(() => !a.connected && !b.connected, detectMs + 10_000);
+    strictEqual(a.stats().failures, 1);
+
+    redis.resume();
+    await eventually(() => a.connected && b.connected, 30_000);
+    heard.length = 0;
+    await publishUntil(b, "topic", () => heard.length > 0);
+    strictEqual(a.stats().reconnects, 1);
   });
 });
 

@@ -16,6 +16,9 @@
  *   since Redis may have delivered them already;
  * - both connections retry with capped, jittered backoff
  *   ({@linkcode retryDelay});
+ * - a Redis that stops answering without closing its connections (hung,
+ *   or cut off by the network) counts as gone once a command or ping has
+ *   waited {@linkcode SOCKET_TIMEOUT_MS};
  * - the outage is logged once (warn) when it starts and once (info) when
  *   Redis is back, never per message or per retry;
  * - when both connections are ready again, every channel is subscribed again.
@@ -66,6 +69,17 @@ const MAX_IN_FLIGHT = 10_000;
 /** Time `close` waits for Redis to acknowledge before cutting. */
 const QUIT_WAIT_MS = 1000;
 
+/** Time between two pings on each idle connection. */
+export const HEARTBEAT_MS = 2000;
+
+/**
+ * Silence after a command after which a connection is taken for dead and
+ * replaced. Without it a Redis that hangs, or a network that drops packets
+ * without a reset, would look connected until TCP gives up, many minutes
+ * later.
+ */
+export const SOCKET_TIMEOUT_MS = 5000;
+
 /** Backoff between reconnection attempts: capped at 5 s, with jitter. */
 export function retryDelay(attempt: number): number {
   const base = Math.min(100 * 2 ** Math.min(attempt, 10), 5000);
@@ -93,6 +107,7 @@ export class RedisLink {
   #everUp = false;
   #outage: { since: number; dropped: number } | undefined;
   #closed = false;
+  readonly #heartbeat: ReturnType<typeof setInterval>;
 
   constructor(url: string, options: RedisLinkOptions) {
     this.#tag = (options.id ?? crypto.randomUUID().replaceAll("-", ""))
@@ -111,6 +126,7 @@ export class RedisLink {
       // Subscriptions are restored by hand on reconnection, from the
       // handlers held then, not the ones held when Redis left.
       autoResubscribe: false,
+      socketTimeout: SOCKET_TIMEOUT_MS,
     };
     this.#pub = new Redis(url, redisOptions);
     this.#sub = new Redis(url, redisOptions);
@@ -120,6 +136,8 @@ export class RedisLink {
     this.#sub.on("message", (channel: string, message: string) => {
       this.#receive(channel, message);
     });
+    // Pings give the socket timeout something to time on a quiet link.
+    this.#heartbeat = setInterval(() => this.#ping(), HEARTBEAT_MS);
   }
 
   /** Whether both connections are ready. */
@@ -176,6 +194,7 @@ export class RedisLink {
     if (this.#closed) return;
     this.#closed = true;
     this.#handlers.clear();
+    clearInterval(this.#heartbeat);
 
     let timer: ReturnType<typeof setTimeout> | undefined;
     const cut = new Promise((resolve) => {
@@ -237,6 +256,11 @@ export class RedisLink {
     this.#outage = { since: performance.now(), dropped: 0 };
     this.#counts.failures++;
     this.#log.warn("redis unreachable; retrying with backoff", { role, why });
+  }
+
+  #ping(): void {
+    if (this.#ready.pub) this.#command(this.#pub.ping());
+    if (this.#ready.sub) this.#command(this.#sub.ping());
   }
 
   /** Subscribe every channel again: a reconnected connection has none. */
