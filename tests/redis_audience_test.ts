@@ -4,9 +4,19 @@
  * balancer.
  */
 
-import { ok } from "node:assert/strict";
-import { eventually, TestClient } from "./helpers.ts";
-import { redisAvailable, withTwoNodes } from "./redis_helpers.ts";
+import {
+  deepStrictEqual,
+  notStrictEqual as differ,
+  ok,
+} from "node:assert/strict";
+import { eventually, startRelayProcess, TestClient } from "./helpers.ts";
+import {
+  redisAvailable,
+  widgetsReady,
+  withRedis,
+  withTwoNodes,
+} from "./redis_helpers.ts";
+import { serveParallel, spreadClients } from "./serve_parallel.ts";
 
 const available = await redisAvailable();
 if (!available) {
@@ -80,6 +90,42 @@ Deno.test({
       const bound = TTL_MS + INTERVAL_MS;
       ok(elapsed < bound + 1500, `gone after ${Math.round(elapsed)} ms`);
       await Promise.all([provider, near, ...far].map((c) => c.close()));
+    });
+  },
+});
+
+Deno.test({
+  name:
+    "every isolate of a deno serve --parallel node is a member of its own through Redis",
+  ignore: !available,
+  async fn() {
+    await withRedis(async (redis) => {
+      const env = { ...ENV, REDIS_URL: redis.url };
+      const parallel = await serveParallel(2, env);
+      const single = await startRelayProcess(env);
+      try {
+        const [[first], [second]] = await spreadClients(parallel.url, 2, 1);
+        differ(first.isolate, second.isolate);
+        const widgets = [first, second];
+        for (const widget of widgets) {
+          widget.send({ type: "subscribe", name: "app" });
+          await widget.expect({ type: "subscribed", name: "app" });
+        }
+        const provider = await TestClient.provider(single.url, "app");
+        await told(provider, 2);
+
+        await widgetsReady(provider, widgets);
+        provider.send({ type: "data", data: { n: 1 } });
+        for (const widget of widgets) {
+          deepStrictEqual((await widget.next(10_000)).data, { n: 1 });
+        }
+        await first.close();
+        await told(provider, 1);
+        await Promise.all([second, provider].map((c) => c.close()));
+      } finally {
+        await single.stop();
+        await parallel.close();
+      }
     });
   },
 });

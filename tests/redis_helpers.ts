@@ -1,6 +1,11 @@
 /** A real `redis-server` for tests, on a free port, restartable. */
 
-import { freePort, type RelayProcess, startRelayProcess } from "./helpers.ts";
+import {
+  freePort,
+  type RelayProcess,
+  startRelayProcess,
+  type TestClient,
+} from "./helpers.ts";
 
 /** Whether `redis-server` can be started here. */
 export async function redisAvailable(): Promise<boolean> {
@@ -146,4 +151,35 @@ export async function withTwoNodes(
       await Promise.all(nodes.map((node) => node.stop()));
     }
   });
+}
+
+/** Read `count` data frames and return their payloads. */
+export async function payloads(
+  widget: TestClient,
+  count: number,
+): Promise<unknown[]> {
+  const values: unknown[] = [];
+  for (let i = 0; i < count; i++) values.push((await widget.next()).data);
+  return values;
+}
+
+/**
+ * Wait until every widget receives the provider's payloads (the bus
+ * subscriptions are in place), then read the probes away.
+ */
+export async function widgetsReady(
+  provider: TestClient,
+  widgets: TestClient[],
+): Promise<void> {
+  let probe = 0;
+  const arrived = () =>
+    widgets.every((w) => w.unread.some((f) => f.data?.probe === probe));
+  for (; probe < 100; probe++) {
+    provider.send({ type: "data", data: { probe } });
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    if (arrived()) break;
+  }
+  for (const widget of widgets) {
+    while ((await widget.next()).data?.probe !== probe);
+  }
 }

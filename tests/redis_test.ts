@@ -5,7 +5,13 @@
 
 import { deepStrictEqual, ok, strictEqual } from "node:assert/strict";
 import { eventually, TestClient } from "./helpers.ts";
-import { redisAvailable, subscribers, withTwoNodes } from "./redis_helpers.ts";
+import {
+  payloads,
+  redisAvailable,
+  subscribers,
+  widgetsReady,
+  withTwoNodes,
+} from "./redis_helpers.ts";
 
 const available = await redisAvailable();
 if (!available) {
@@ -22,34 +28,6 @@ const ENV = {
   CUPD_PRESENCE_INTERVAL_MS: "250",
   CUPD_PRESENCE_TTL_MS: "1000",
 };
-
-/** Read `count` data frames and return their payloads. */
-async function payloads(widget: TestClient, count: number) {
-  const values = [];
-  for (let i = 0; i < count; i++) values.push((await widget.next()).data);
-  return values;
-}
-
-/**
- * Wait until every widget receives the provider's payloads (the bus
- * subscriptions are in place), then read the probes away.
- */
-async function widgetsReady(
-  provider: TestClient,
-  widgets: TestClient[],
-): Promise<void> {
-  let probe = 0;
-  const arrived = () =>
-    widgets.every((w) => w.unread.some((f) => f.data?.probe === probe));
-  for (; probe < 100; probe++) {
-    provider.send({ type: "data", data: { probe } });
-    await new Promise((resolve) => setTimeout(resolve, 50));
-    if (arrived()) break;
-  }
-  for (const widget of widgets) {
-    while ((await widget.next()).data?.probe !== probe);
-  }
-}
 
 Deno.test({
   name: "relays on two nodes deliver every payload exactly once, in order",
