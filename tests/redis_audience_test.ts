@@ -95,6 +95,30 @@ Deno.test({
 });
 
 Deno.test({
+  name: "a node that stops normally takes its widgets out of the count at once",
+  ignore: !available,
+  async fn() {
+    // Presence that expires only after a minute: a quick drop can only come
+    // from the stopping node's own last words.
+    const env = {
+      CUPD_AUDIENCE_INTERVAL_MS: "50",
+      CUPD_PRESENCE_INTERVAL_MS: "1000",
+      CUPD_PRESENCE_TTL_MS: "60000",
+    };
+    await withTwoNodes(env, async ([a, b]) => {
+      const provider = await TestClient.provider(a.url, "app");
+      const far = await TestClient.widget(b.url, "app");
+      await told(provider, 1);
+
+      await b.stop();
+      await far.closed;
+      await told(provider, 0);
+      await provider.close();
+    });
+  },
+});
+
+Deno.test({
   name:
     "every isolate of a deno serve --parallel node is a member of its own through Redis",
   ignore: !available,

@@ -4,12 +4,16 @@
  */
 
 import { deepStrictEqual, ok, strictEqual } from "node:assert/strict";
+import { loadConfig } from "../src/config.ts";
+import { Logger } from "../src/observe/log.ts";
+import { createRelay } from "../src/server/relay.ts";
 import { eventually, TestClient } from "./helpers.ts";
 import {
   payloads,
   redisAvailable,
   subscribers,
   widgetsReady,
+  withRedis,
   withTwoNodes,
 } from "./redis_helpers.ts";
 
@@ -124,6 +128,36 @@ Deno.test({
       await widget.close();
       await subscribed(0);
       await provider.close();
+    });
+  },
+});
+
+Deno.test({
+  name: "a relay with REDIS_URL reports the counters of its Redis links",
+  ignore: !available,
+  async fn() {
+    await withRedis(async (redis) => {
+      const config = loadConfig({ LOG_LEVEL: "silent", REDIS_URL: redis.url });
+      const relay = createRelay({ config, log: new Logger("silent") });
+      try {
+        await eventually(() => {
+          const { bus, presence } = relay.redisStats();
+          return bus?.connected === true && presence?.connected === true;
+        }, 10_000);
+        relay.hub.publish("counted", { n: 1 });
+        await eventually(() => relay.redisStats().bus?.published === 1);
+        // Announcements go out at start and then periodically.
+        await eventually(() => relay.redisStats().presence!.published > 0);
+
+        await redis.stop();
+        await eventually(() => relay.redisStats().bus?.failures === 1);
+        relay.hub.publish("counted", { n: 2 });
+        // Dropped at once, or when the write fails if the publishing
+        // connection has not noticed yet.
+        await eventually(() => relay.redisStats().bus?.dropped === 1);
+      } finally {
+        await relay.shutdown();
+      }
     });
   },
 });

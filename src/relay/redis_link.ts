@@ -96,6 +96,11 @@ export class RedisLink {
   readonly #tag: string;
   readonly #log: Logger;
   readonly #ready = { pub: false, sub: false };
+  /** The last error of each connection, logged when it closes. */
+  readonly #why: Record<Role, string | undefined> = {
+    pub: undefined,
+    sub: undefined,
+  };
   readonly #counts = {
     published: 0,
     received: 0,
@@ -103,7 +108,10 @@ export class RedisLink {
     failures: 0,
     reconnects: 0,
   };
+  /** Publishes awaiting Redis's answer on the current connection. */
   #inFlight = 0;
+  /** Which publishing connection this is, counting reconnections. */
+  #connection = 0;
   #everUp = false;
   #outage: { since: number; dropped: number } | undefined;
   #closed = false;
@@ -178,11 +186,12 @@ export class RedisLink {
       return false;
     }
 
+    const connection = this.#connection;
     this.#inFlight++;
     this.#pub.publish(channel, this.#tag + message).then(
-      () => this.#counts.published++,
-      () => this.#drop(),
-    ).finally(() => this.#inFlight--);
+      () => this.#settle(connection, true),
+      () => this.#settle(connection, false),
+    );
     return true;
   }
 
@@ -215,16 +224,37 @@ export class RedisLink {
     handler(message.slice(TAG_LENGTH));
   }
 
-  #drop(): void {
-    this.#counts.dropped++;
-    if (this.#outage) this.#outage.dropped++;
+  #drop(count = 1): void {
+    this.#counts.dropped += count;
+    if (this.#outage) this.#outage.dropped += count;
+  }
+
+  /** Count a publish Redis answered, unless its connection was given up. */
+  #settle(connection: number, ok: boolean): void {
+    if (connection !== this.#connection) return;
+    this.#inFlight--;
+    if (ok) this.#counts.published++;
+    else this.#drop();
+  }
+
+  /**
+   * The publishing connection broke: publishes still unanswered are lost
+   * (they are never sent again) and counted now, not when Redis returns.
+   */
+  #lostPublishes(): void {
+    this.#connection++;
+    this.#drop(this.#inFlight);
+    this.#inFlight = 0;
   }
 
   #watch(client: Redis, role: Role): void {
     client.on("ready", () => this.#up(role));
-    client.on("close", () => this.#down(role, "connection closed"));
-    client.on("end", () => this.#down(role, "connection ended"));
-    client.on("error", (error: Error) => this.#down(role, error.message));
+    // An error alone does not end a connection (a failed command is
+    // reported this way too); "close" always follows one that does, and
+    // carries its reason into the log.
+    client.on("error", (error: Error) => this.#why[role] = error.message);
+    client.on("close", () => this.#down(role));
+    client.on("end", () => this.#down(role));
   }
 
   #up(role: Role): void {
@@ -248,14 +278,21 @@ export class RedisLink {
   }
 
   /** Start an outage, or note that it goes on. */
-  #down(role: Role, why: string): void {
+  #down(role: Role): void {
+    const wasReady = this.#ready[role];
+    const why = this.#why[role] ?? "connection closed";
     this.#ready[role] = false;
+    this.#why[role] = undefined;
     if (this.#closed) return;
-    if (this.#outage) return this.#log.debug("redis still down", { why });
 
-    this.#outage = { since: performance.now(), dropped: 0 };
-    this.#counts.failures++;
-    this.#log.warn("redis unreachable; retrying with backoff", { role, why });
+    if (this.#outage) {
+      this.#log.debug("redis still down", { role, why });
+    } else {
+      this.#outage = { since: performance.now(), dropped: 0 };
+      this.#counts.failures++;
+      this.#log.warn("redis unreachable; retrying with backoff", { role, why });
+    }
+    if (role === "pub" && wasReady) this.#lostPublishes();
   }
 
   #ping(): void {
