@@ -186,6 +186,33 @@ Deno.test("a late widget on another isolate of deno serve --parallel gets the la
   });
 });
 
+Deno.test("deno serve --parallel writes pending last values on SIGTERM", async () => {
+  await withKvFile(async (path) => {
+    const relay = await serveParallel(2, {
+      CUPD_STORE: "kv",
+      CUPD_KV_PATH: path,
+      CUPD_LAST_VALUE_FLUSH_MS: "60000",
+    });
+    try {
+      await publishAndClose(relay.url, "app", "kept");
+    } finally {
+      await relay.close();
+    }
+
+    const kv = await Deno.openKv(path);
+    const entry = await kv.get<{ frame: string }>([
+      "cupd",
+      "last_value",
+      "app",
+    ]);
+    kv.close();
+    strictEqual(
+      entry.value?.frame,
+      '{"type":"data","name":"app","data":"kept"}',
+    );
+  });
+});
+
 Deno.test({
   name: "a late widget on another node sharing Redis gets the last value",
   ignore: !hasRedis,
