@@ -5,6 +5,7 @@
  */
 
 import { deepStrictEqual, ok, strictEqual } from "node:assert/strict";
+import { CloseCode, ErrorCode } from "../src/protocol/codes.ts";
 import { MemoryBus } from "../src/relay/bus_memory.ts";
 import { MemoryStore } from "../src/relay/last_value_memory.ts";
 import { MemoryPresence } from "../src/relay/presence_memory.ts";
@@ -15,6 +16,13 @@ import {
   TestClient,
   withRelay,
 } from "./helpers.ts";
+import {
+  expectRefusal,
+  makeApp,
+  registryJson,
+  signedProvider,
+  tokenFor,
+} from "./auth_helpers.ts";
 import { CountingStore } from "./test_stores.ts";
 
 /** Subscribe `widget` to `name` and read the acknowledgement. */
@@ -169,12 +177,13 @@ Deno.test("a burst of payloads becomes far fewer store writes, the last one kept
 });
 
 Deno.test("a last value expires after CUPD_LAST_VALUE_TTL_MS", async () => {
-  const ttl = 300;
+  const ttl = 1000;
   await withRelay({ CUPD_LAST_VALUE_TTL_MS: String(ttl) }, async ({ url }) => {
     const provider = await TestClient.provider(url, "app");
-    const published = Date.now();
     provider.send({ type: "data", data: "short-lived" });
     await provider.sync();
+    // The relay stamped the payload before answering the ping.
+    const published = Date.now();
 
     const early = await TestClient.widget(url, "app");
     strictEqual((await nextData(early)).retained, true);
@@ -209,4 +218,27 @@ Deno.test("shutdown writes pending last values to the store", async () => {
   deepStrictEqual(store.writes.get("app")?.map((value) => value.frame), [
     '{"type":"data","name":"app","data":"final"}',
   ]);
+});
+
+Deno.test("a private app's last value goes only to a widget whose token passed", async () => {
+  const app = await makeApp("vault");
+  const env = { CUPD_APPS: registryJson([app], [app]) };
+  await withRelay(env, async ({ url }) => {
+    const provider = await signedProvider(url, app);
+    provider.send({ type: "data", data: "secret" });
+    await provider.sync();
+
+    const stranger = await TestClient.connect(url);
+    stranger.send({ type: "subscribe", name: "vault" });
+    await expectRefusal(stranger, ErrorCode.tokenRequired, CloseCode.forbidden);
+    strictEqual(stranger.frames.some((f) => f.type === "data"), false);
+
+    const widget = await TestClient.connect(url);
+    const token = await tokenFor(app, "subscribe");
+    widget.send({ type: "subscribe", name: "vault", token });
+    await widget.expect({ type: "subscribed", name: "vault" });
+    const frame = await nextData(widget);
+    deepStrictEqual([frame.data, frame.retained], ["secret", true]);
+    await Promise.all([provider.close(), widget.close()]);
+  });
 });
