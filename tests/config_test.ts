@@ -17,6 +17,15 @@ Deno.test("config has documented defaults", () => {
     audienceIntervalMs: 250,
     presenceIntervalMs: 1000,
     presenceTtlMs: 3000,
+    slowConsumerBytes: 1048576,
+    slowConsumerMs: 5000,
+    providerRate: 1000,
+    providerByteRate: 4194304,
+    appRate: 2000,
+    appByteRate: 8388608,
+    rateLimitStrikes: 100,
+    maxConnections: 10000,
+    maxConnectionsPerAddress: 1000,
   });
 });
 

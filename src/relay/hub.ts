@@ -11,6 +11,7 @@
  */
 
 import { encodeData } from "../protocol/messages.ts";
+import { RelayMetrics, utf8Length } from "../observe/relay_metrics.ts";
 import type { Bus } from "./bus.ts";
 
 /** Where the hub sends frames for one widget socket. */
@@ -27,13 +28,28 @@ export interface HubStats {
   subscriptions: number;
 }
 
+/** What a hub reports to. */
+export interface HubOptions {
+  /** Payload, fan-out and bus counters; a private set by default. */
+  metrics?: RelayMetrics;
+  /**
+   * Told when a sink or a bus frame handler throws. The hub goes on with
+   * the other widgets either way.
+   */
+  onFault?: (where: "sink" | "bus", error: unknown) => void;
+}
+
 /** Local fan-out for one isolate, joined to the others through a bus. */
 export class Hub {
   readonly #bus: Bus;
   readonly #apps = new Map<string, Set<Sink>>();
+  readonly #metrics: RelayMetrics;
+  readonly #onFault: (where: "sink" | "bus", error: unknown) => void;
 
-  constructor(bus: Bus) {
+  constructor(bus: Bus, options: HubOptions = {}) {
     this.#bus = bus;
+    this.#metrics = options.metrics ?? new RelayMetrics();
+    this.#onFault = options.onFault ?? (() => {});
   }
 
   /** Add a widget to an app. Idempotent. */
@@ -42,7 +58,7 @@ export class Hub {
     if (!sinks) {
       sinks = new Set();
       this.#apps.set(app, sinks);
-      this.#bus.subscribe(app, (frame) => this.#deliver(app, frame));
+      this.#bus.subscribe(app, (frame) => this.#fromBus(app, frame));
     }
     sinks.add(sink);
   }
@@ -62,8 +78,14 @@ export class Hub {
    */
   publish(app: string, data: unknown): number {
     const frame = encodeData(app, data);
+    this.#metrics.published.value++;
     const delivered = this.#deliver(app, frame);
-    this.#bus.publish(app, frame);
+    this.#metrics.busOut.value++;
+    try {
+      this.#bus.publish(app, frame);
+    } catch (error) {
+      this.#fault("bus", error);
+    }
     return delivered;
   }
 
@@ -79,10 +101,41 @@ export class Hub {
     return { apps: this.#apps.size, subscriptions };
   }
 
+  #fromBus(app: string, frame: string): void {
+    this.#metrics.busIn.value++;
+    try {
+      this.#deliver(app, frame);
+    } catch (error) {
+      this.#fault("bus", error);
+    }
+  }
+
   #deliver(app: string, frame: string): number {
     const sinks = this.#apps.get(app);
     if (!sinks) return 0;
-    for (const sink of sinks) sink.send(frame);
-    return sinks.size;
+
+    // Counted before sending: a sink may leave the set while it sends.
+    const count = sinks.size;
+    const metrics = this.#metrics;
+    metrics.delivered.value += count;
+    metrics.framesOut.value += count;
+    metrics.bytesOut.value += count * utf8Length(frame);
+    for (const sink of sinks) {
+      try {
+        sink.send(frame);
+      } catch (error) {
+        this.#fault("sink", error);
+      }
+    }
+    return count;
+  }
+
+  #fault(where: "sink" | "bus", error: unknown): void {
+    this.#metrics.faults.get(where).value++;
+    try {
+      this.#onFault(where, error);
+    } catch {
+      // A failing fault report must not stop the fan-out either.
+    }
   }
 }

@@ -19,6 +19,10 @@ import { type Clock, systemClock } from "../relay/clock.ts";
 import type { PresenceChannel } from "../relay/presence.ts";
 import { BroadcastPresence } from "../relay/presence_broadcast.ts";
 import type { Logger } from "../observe/log.ts";
+import { installProcessGuard } from "../observe/process_guard.ts";
+import { RelayMetrics } from "../observe/relay_metrics.ts";
+import { Admission } from "./admission.ts";
+import { AppRates } from "./rate_limit.ts";
 import { Connections } from "./socket.ts";
 
 /** What {@linkcode createRelay} needs; the bus defaults to broadcast. */
@@ -41,8 +45,16 @@ export interface Relay {
   /** Widget counts over every isolate. */
   readonly census: Census;
   readonly connections: Connections;
-  /** Handle an HTTP request. */
-  fetch(request: Request): Response | Promise<Response>;
+  /** Counters served at `GET /metrics`. */
+  readonly metrics: RelayMetrics;
+  /**
+   * Handle an HTTP request. `info` (as `Deno.serve` and `deno serve` pass
+   * it) gives the client address for the per-address connection limit.
+   */
+  fetch(
+    request: Request,
+    info?: Deno.ServeHandlerInfo,
+  ): Response | Promise<Response>;
   /** Close every socket with a "reconnect" code and release the bus. */
   shutdown(): Promise<void>;
 }
@@ -53,11 +65,21 @@ export function createRelay(options: RelayOptions): Relay {
   const isolate = options.isolate ?? crypto.randomUUID().slice(0, 8);
   const log = options.log.child({ isolate });
   const bus = options.bus ?? createBus(config, log, isolate);
-  const hub = new Hub(bus);
+  const metrics = new RelayMetrics();
+  const uninstallGuard = installProcessGuard(log, metrics.faults);
+  const hub = new Hub(bus, {
+    metrics,
+    onFault: (where, error) => log.error("fan-out failed", { where, error }),
+  });
   const connections = new Connections();
   const auth = new AuthPolicy(config.authMode, config.apps);
   log.info("auth policy", { mode: auth.mode, apps: auth.size });
   const clock = options.clock ?? systemClock;
+  const appRates = new AppRates(
+    { messagesPerSecond: config.appRate, bytesPerSecond: config.appByteRate },
+    config.maxFrameBytes,
+    clock,
+  );
   // Audience and census call each other; `census` below is only read
   // once a provider connects, long after both exist.
   const audience = new Audience(
@@ -90,6 +112,19 @@ export function createRelay(options: RelayOptions): Relay {
       maxSubscriptions: config.maxSubscriptions,
       maxErrors: config.maxErrors,
     },
+    metrics,
+    clock,
+    slowConsumer: {
+      bytes: config.slowConsumerBytes,
+      ms: config.slowConsumerMs,
+    },
+    providerRate: {
+      messagesPerSecond: config.providerRate,
+      bytesPerSecond: config.providerByteRate,
+    },
+    appRates,
+    rateLimitStrikes: config.rateLimitStrikes,
+    admission: new Admission(config),
   });
 
   let stopping: Promise<void> | undefined;
@@ -100,9 +135,18 @@ export function createRelay(options: RelayOptions): Relay {
       audience.close();
       await census.close();
       await bus.close();
+      uninstallGuard();
     })();
 
-  return { isolate, hub, census, connections, fetch: app.fetch, shutdown };
+  return {
+    isolate,
+    hub,
+    census,
+    connections,
+    metrics,
+    fetch: (request, info) => app.fetch(request, info),
+    shutdown,
+  };
 }
 
 /** Redis when configured, so several machines act as one; else broadcast. */
