@@ -24,18 +24,26 @@ export class RawSocket {
     this.conn = conn;
   }
 
-  /** Connect to `ws://host:port/path` and complete the opening handshake. */
-  static async connect(url: string): Promise<RawSocket> {
+  /**
+   * Connect to `ws://host:port/path` and complete the opening handshake,
+   * sending `headers` besides the required ones.
+   */
+  static async connect(
+    url: string,
+    headers: Record<string, string> = {},
+  ): Promise<RawSocket> {
     const { hostname, port, pathname } = new URL(url);
     const conn = await Deno.connect({ hostname, port: Number(port) });
     const socket = new RawSocket(conn);
     const key = btoa(String.fromCharCode(...crypto.getRandomValues(
       new Uint8Array(16),
     )));
+    const extra = Object.entries(headers).map(([k, v]) => `${k}: ${v}\r\n`);
     await socket.write(new TextEncoder().encode(
       `GET ${pathname} HTTP/1.1\r\nHost: ${hostname}:${port}\r\n` +
         `Upgrade: websocket\r\nConnection: Upgrade\r\n` +
-        `Sec-WebSocket-Key: ${key}\r\nSec-WebSocket-Version: 13\r\n\r\n`,
+        `Sec-WebSocket-Key: ${key}\r\nSec-WebSocket-Version: 13\r\n` +
+        `${extra.join("")}\r\n`,
     ));
     const head = await socket.#readHead();
     if (!head.startsWith("HTTP/1.1 101")) {
