@@ -1,5 +1,5 @@
 import { strictEqual } from "node:assert/strict";
-import { Counter } from "../src/observe/metrics.ts";
+import { RelayMetrics } from "../src/observe/relay_metrics.ts";
 import { Outbox } from "../src/server/outbox.ts";
 import { eventually, startRelay, TestClient } from "./helpers.ts";
 import { ManualClock } from "./manual_clock.ts";
@@ -19,13 +19,17 @@ function outbox(limit: number, ms: number) {
   const socket = new FakeSocket();
   const clock = new ManualClock();
   const found: number[] = [];
-  const drops = { notOpen: new Counter(), slow: new Counter() };
+  const metrics = new RelayMetrics();
   const box = new Outbox(
     socket as unknown as WebSocket,
     { bytes: limit, ms, clock },
     (buffered) => found.push(buffered),
-    drops,
+    metrics,
   );
+  const drops = {
+    notOpen: metrics.drops.get("not_open"),
+    slow: metrics.drops.get("slow_consumer"),
+  };
   const sendMany = (n: number) => {
     for (let i = 0; i < n; i++) box.send("x");
   };

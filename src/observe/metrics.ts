@@ -45,7 +45,9 @@ export class CounterFamily {
   get(key: string | number): Counter {
     const child = this.#children.get(key);
     if (child) return child;
-    if (this.#children.size >= MAX_CHILDREN) return this.get("other");
+    if (this.#children.size >= MAX_CHILDREN && key !== "other") {
+      return this.get("other");
+    }
 
     const made = new Counter();
     this.#children.set(key, made);

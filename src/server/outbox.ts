@@ -11,6 +11,7 @@
  */
 
 import type { Counter } from "../observe/metrics.ts";
+import { type RelayMetrics, utf8Length } from "../observe/relay_metrics.ts";
 import type { Clock, TimerId } from "../relay/clock.ts";
 import type { Sink } from "../relay/hub.ts";
 
@@ -27,14 +28,6 @@ export interface SlowPolicy {
   clock: Clock;
 }
 
-/** Counters the outbox bumps for frames it does not send. */
-export interface OutboxDrops {
-  /** The socket was closing or closed. */
-  notOpen: Counter;
-  /** The socket was being closed as a slow consumer. */
-  slow: Counter;
-}
-
 /** Checks the buffer on one send in `SAMPLE_MASK + 1`. */
 const SAMPLE_MASK = 7;
 
@@ -43,41 +36,49 @@ export class Outbox implements Sink {
   readonly #socket: WebSocket;
   readonly #policy: SlowPolicy;
   readonly #onSlow: (buffered: number) => void;
-  readonly #drops: OutboxDrops;
+  readonly #metrics: RelayMetrics;
+  readonly #notOpen: Counter;
+  readonly #slowDrops: Counter;
   #sends = 0;
   #timer: TimerId | undefined;
   #slow = false;
 
-  /** `onSlow` runs once, when the socket is found to be a slow consumer. */
+  /**
+   * `onSlow` runs once, when the socket is found to be a slow consumer.
+   * Senders count a frame in `cupd_frames_out_total` before handing it
+   * over; a frame the outbox drops is taken back out and counted in
+   * `cupd_drops_total` instead.
+   */
   constructor(
     socket: WebSocket,
     policy: SlowPolicy,
     onSlow: (buffered: number) => void,
-    drops: OutboxDrops,
+    metrics: RelayMetrics,
   ) {
     this.#socket = socket;
     this.#policy = policy;
     this.#onSlow = onSlow;
-    this.#drops = drops;
+    this.#metrics = metrics;
+    this.#notOpen = metrics.drops.get("not_open");
+    this.#slowDrops = metrics.drops.get("slow_consumer");
   }
 
   /** Send one text frame if the socket is open and keeping up. Never throws. */
   send(frame: string): void {
     if (this.#socket.readyState !== WebSocket.OPEN) {
-      this.#drops.notOpen.value++;
-      return;
+      return this.#drop(this.#notOpen, frame);
     }
-    if (this.#slow) {
-      this.#drops.slow.value++;
-      return;
-    }
+    if (this.#slow) return this.#drop(this.#slowDrops, frame);
     if ((++this.#sends & SAMPLE_MASK) === 0 || this.#timer !== undefined) {
-      if (this.#check()) {
-        this.#drops.slow.value++;
-        return;
-      }
+      if (this.#check()) return this.#drop(this.#slowDrops, frame);
     }
     this.#socket.send(frame);
+  }
+
+  #drop(reason: Counter, frame: string): void {
+    reason.value++;
+    this.#metrics.framesOut.value--;
+    this.#metrics.bytesOut.value -= utf8Length(frame);
   }
 
   /** Stop watching (the socket closed). */

@@ -114,10 +114,7 @@ export function attachSocket(
     socket,
     { ...ctx.slowConsumer, clock: ctx.clock },
     (buffered) => closeSlow(buffered),
-    {
-      notOpen: metrics.drops.get("not_open"),
-      slow: metrics.drops.get("slow_consumer"),
-    },
+    metrics,
   );
 
   // Frames the glue itself sends (acks, errors, audience) are counted
