@@ -18,6 +18,8 @@ import { Census } from "../relay/census.ts";
 import { type Clock, systemClock } from "../relay/clock.ts";
 import type { PresenceChannel } from "../relay/presence.ts";
 import { BroadcastPresence } from "../relay/presence_broadcast.ts";
+import { RedisPresence } from "../relay/presence_redis.ts";
+import type { RedisLinkStats } from "../relay/redis_link.ts";
 import type { Logger } from "../observe/log.ts";
 import { installProcessGuard } from "../observe/process_guard.ts";
 import { RelayMetrics } from "../observe/relay_metrics.ts";
@@ -30,7 +32,7 @@ export interface RelayOptions {
   config: Config;
   log: Logger;
   bus?: Bus;
-  /** How isolates share widget counts; defaults to broadcast. */
+  /** How isolates share widget counts; defaults as the bus does. */
   presence?: PresenceChannel;
   /** Time for presence and audience frames; defaults to the system's. */
   clock?: Clock;
@@ -48,6 +50,11 @@ export interface Relay {
   /** Counters served at `GET /metrics`. */
   readonly metrics: RelayMetrics;
   /**
+   * Counters of the Redis bus and presence channel (outages, reconnections,
+   * messages), for metrics; `undefined` for whichever does not use Redis.
+   */
+  redisStats(): RedisStats;
+  /**
    * Handle an HTTP request. `info` (as `Deno.serve` and `deno serve` pass
    * it) gives the client address for the per-address connection limit.
    */
@@ -57,6 +64,12 @@ export interface Relay {
   ): Response | Promise<Response>;
   /** Close every socket with a "reconnect" code and release the bus. */
   shutdown(): Promise<void>;
+}
+
+/** What {@linkcode Relay.redisStats} reports. */
+export interface RedisStats {
+  bus?: RedisLinkStats;
+  presence?: RedisLinkStats;
 }
 
 /** Assemble a relay. Nothing listens until its `fetch` is served. */
@@ -87,10 +100,11 @@ export function createRelay(options: RelayOptions): Relay {
     clock,
     config.audienceIntervalMs,
   );
+  const presence = options.presence ?? createPresence(config, log);
   const census = new Census({
     isolate,
     clock,
-    channel: options.presence ?? new BroadcastPresence(),
+    channel: presence,
     announceEveryMs: config.presenceIntervalMs,
     forgetAfterMs: config.presenceTtlMs,
     changeGapMs: config.audienceIntervalMs,
@@ -138,12 +152,18 @@ export function createRelay(options: RelayOptions): Relay {
       uninstallGuard();
     })();
 
+  const redisStats = (): RedisStats => ({
+    bus: bus instanceof RedisBus ? bus.stats() : undefined,
+    presence: presence instanceof RedisPresence ? presence.stats() : undefined,
+  });
+
   return {
     isolate,
     hub,
     census,
     connections,
     metrics,
+    redisStats,
     fetch: (request, info) => app.fetch(request, info),
     shutdown,
   };
@@ -153,4 +173,10 @@ export function createRelay(options: RelayOptions): Relay {
 function createBus(config: Config, log: Logger, isolate: string): Bus {
   if (!config.redisUrl) return new BroadcastBus();
   return new RedisBus(config.redisUrl, { log, instance: isolate });
+}
+
+/** Presence goes where the bus goes, so audience counts span the same set. */
+function createPresence(config: Config, log: Logger): PresenceChannel {
+  if (!config.redisUrl) return new BroadcastPresence();
+  return new RedisPresence(config.redisUrl, { log });
 }
