@@ -120,6 +120,19 @@ export class Registry {
     this.#entries.push({ name, help, type: "gauge", label, read });
   }
 
+  /**
+   * Counters kept elsewhere (by a client library, say), labelled by
+   * `label` and read when scraped.
+   */
+  counters(
+    name: string,
+    help: string,
+    label: string,
+    read: () => Iterable<[string, number]>,
+  ): void {
+    this.#entries.push({ name, help, type: "counter", label, read });
+  }
+
   /** Every metric in the Prometheus text exposition format (0.0.4). */
   render(): string {
     const lines: string[] = [];

@@ -157,6 +157,8 @@ export function createRelay(options: RelayOptions): Relay {
     presence: presence instanceof RedisPresence ? presence.stats() : undefined,
   });
 
+  exposeRedis(metrics, redisStats);
+
   return {
     isolate,
     hub,
@@ -167,6 +169,54 @@ export function createRelay(options: RelayOptions): Relay {
     fetch: (request, info) => app.fetch(request, info),
     shutdown,
   };
+}
+
+/** Redis link counters in `/metrics`, by link (`bus`, `presence`). */
+function exposeRedis(metrics: RelayMetrics, stats: () => RedisStats): void {
+  const links = () =>
+    Object.entries(stats()).filter(([, link]) => link !== undefined) as [
+      string,
+      RedisLinkStats,
+    ][];
+  const field = (key: keyof Omit<RedisLinkStats, "connected">) => () =>
+    links().map(([name, link]): [string, number] => [name, link[key]]);
+  const r = metrics.registry;
+  r.counters(
+    "cupd_redis_published_total",
+    "Messages Redis accepted",
+    "link",
+    field("published"),
+  );
+  r.counters(
+    "cupd_redis_received_total",
+    "Messages received from other nodes",
+    "link",
+    field("received"),
+  );
+  r.counters(
+    "cupd_redis_dropped_total",
+    "Messages not published: Redis unreachable or failing",
+    "link",
+    field("dropped"),
+  );
+  r.counters(
+    "cupd_redis_failures_total",
+    "Times the link lost Redis",
+    "link",
+    field("failures"),
+  );
+  r.counters(
+    "cupd_redis_reconnects_total",
+    "Times the link was ready again after an outage",
+    "link",
+    field("reconnects"),
+  );
+  r.gauges(
+    "cupd_redis_connected",
+    "1 while the link's connections are ready",
+    "link",
+    () => links().map(([name, link]) => [name, link.connected ? 1 : 0]),
+  );
 }
 
 /** Redis when configured, so several machines act as one; else broadcast. */
