@@ -3,6 +3,7 @@ import { AppRates, ProviderGate, RateLimit } from "../src/server/rate_limit.ts";
 import { Session } from "../src/protocol/session.ts";
 import { CloseCode, ErrorCode } from "../src/protocol/codes.ts";
 import { ManualClock } from "./manual_clock.ts";
+import { utf8Length } from "../src/observe/relay_metrics.ts";
 import { startRelay, TestClient } from "./helpers.ts";
 
 const UNLIMITED = { messagesPerSecond: 0, bytesPerSecond: 0 };
@@ -59,14 +60,15 @@ Deno.test("byte bucket always holds one frame of the largest size", () => {
   strictEqual(limit.admit(1, 0), false);
 });
 
-Deno.test("gate counts UTF-8 bytes, not UTF-16 units", () => {
-  const clock = new ManualClock();
-  const g = gate(clock, {
-    connection: { messagesPerSecond: 0, bytesPerSecond: 2000 },
-  });
-  const frame = "é".repeat(600); // 600 units, 1200 bytes
-  strictEqual(g.admit("a", frame), "ok");
-  strictEqual(g.admit("a", frame), "limited");
+Deno.test("UTF-8 length counts bytes, not UTF-16 units", () => {
+  deepStrictEqual(
+    ["abc", "é", "€", "😀", "\ud800", "a\udc00b"].map(utf8Length),
+    [3, 2, 3, 4, 3, 5],
+  );
+  strictEqual(
+    utf8Length("é".repeat(600)),
+    new TextEncoder().encode("é".repeat(600)).length,
+  );
 });
 
 Deno.test("app budget is shared by every provider of the app", () => {
@@ -87,14 +89,14 @@ Deno.test("app budget is shared by every provider of the app", () => {
   const two = new ProviderGate(options);
   deepStrictEqual(
     [
-      one.admit("a", "x"),
-      two.admit("a", "x"),
-      one.admit("a", "x"),
-      two.admit("a", "x"),
+      one.admit("a", 1),
+      two.admit("a", 1),
+      one.admit("a", 1),
+      two.admit("a", 1),
     ],
     ["ok", "ok", "ok", "limited"],
   );
-  strictEqual(one.admit("b", "x"), "ok", "another app has its own budget");
+  strictEqual(one.admit("b", 1), "ok", "another app has its own budget");
 });
 
 Deno.test("a frame refused by the app's budget leaves the connection's intact", () => {
@@ -103,9 +105,9 @@ Deno.test("a frame refused by the app's budget leaves the connection's intact", 
     connection: { messagesPerSecond: 2, bytesPerSecond: 0 },
     app: { messagesPerSecond: 1, bytesPerSecond: 0 },
   });
-  strictEqual(g.admit("a", "x"), "ok");
-  strictEqual(g.admit("a", "x"), "limited");
-  strictEqual(g.admit("b", "x"), "ok", "connection still had a token");
+  strictEqual(g.admit("a", 1), "ok");
+  strictEqual(g.admit("a", 1), "limited");
+  strictEqual(g.admit("b", 1), "ok", "connection still had a token");
 });
 
 Deno.test("more strikes than allowed in the window is abuse", () => {
@@ -114,10 +116,10 @@ Deno.test("more strikes than allowed in the window is abuse", () => {
     connection: { messagesPerSecond: 1, bytesPerSecond: 0 },
     strikes: 2,
   });
-  strictEqual(g.admit("a", "x"), "ok");
-  strictEqual(g.admit("a", "x"), "limited");
-  strictEqual(g.admit("a", "x"), "limited");
-  strictEqual(g.admit("a", "x"), "abusive");
+  strictEqual(g.admit("a", 1), "ok");
+  strictEqual(g.admit("a", 1), "limited");
+  strictEqual(g.admit("a", 1), "limited");
+  strictEqual(g.admit("a", 1), "abusive");
 });
 
 Deno.test("strikes are forgotten after the window", () => {
@@ -126,11 +128,11 @@ Deno.test("strikes are forgotten after the window", () => {
     connection: { messagesPerSecond: 0.01, bytesPerSecond: 0 },
     strikes: 1,
   });
-  strictEqual(g.admit("a", "x"), "ok");
-  strictEqual(g.admit("a", "x"), "limited");
+  strictEqual(g.admit("a", 1), "ok");
+  strictEqual(g.admit("a", 1), "limited");
   clock.advance(10_000);
-  strictEqual(g.admit("a", "x"), "limited", "a new window");
-  strictEqual(g.admit("a", "x"), "abusive");
+  strictEqual(g.admit("a", 1), "limited", "a new window");
+  strictEqual(g.admit("a", 1), "abusive");
 });
 
 Deno.test("app buckets that refilled are forgotten when many apps exist", () => {

@@ -9,7 +9,6 @@
  */
 
 import type { Clock } from "../relay/clock.ts";
-import { utf8Length } from "../observe/relay_metrics.ts";
 import type { DataVerdict } from "../protocol/session.ts";
 
 /** A rate: messages and UTF-8 bytes per second; 0 means unlimited. */
@@ -176,10 +175,9 @@ export class ProviderGate {
     );
   }
 
-  /** Judge one data frame (`text` is the whole frame) for `app`. */
-  admit(app: string, text: string): DataVerdict {
+  /** Judge one data frame of `bytes` (the whole frame, UTF-8) for `app`. */
+  admit(app: string, bytes: number): DataVerdict {
     const { clock, apps } = this.#options;
-    const bytes = utf8Length(text);
     const now = clock.now();
     // The app's budget is spent only by frames the connection's allows.
     if (!this.#limit.allows(bytes, now)) return this.#strike(now);

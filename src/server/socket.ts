@@ -99,11 +99,21 @@ export function attachSocket(
   const uid = crypto.randomUUID().replaceAll("-", "").toUpperCase();
   const { metrics } = ctx;
   let gate: ProviderGate | undefined;
+  // The frame being handled is measured once, for metrics and the gate.
+  let measured = "";
+  let bytes = 0;
+  const bytesOf = (text: string) => {
+    if (text !== measured) {
+      measured = text;
+      bytes = utf8Length(text);
+    }
+    return bytes;
+  };
   const session = new Session(
     uid,
     ctx.limits,
     (name) => ctx.auth.access(name),
-    (name, text) => (gate ??= newGate(ctx)).admit(name, text),
+    (name, text) => (gate ??= newGate(ctx)).admit(name, bytesOf(text)),
   );
   let log = ctx.log.child({ uid });
   let timer: ReturnType<typeof setTimeout> | undefined;
@@ -257,7 +267,7 @@ export function attachSocket(
       if (log.enabled("trace")) log.trace("frame in", { frame: event.data });
       if (typeof event.data === "string") {
         metrics.textIn.value++;
-        metrics.bytesIn.value += utf8Length(event.data);
+        metrics.bytesIn.value += bytesOf(event.data);
         apply(session.receiveText(event.data));
       } else {
         metrics.binaryIn.value++;
