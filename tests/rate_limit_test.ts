@@ -71,6 +71,14 @@ Deno.test("UTF-8 length counts bytes, not UTF-16 units", () => {
   );
 });
 
+Deno.test("UTF-8 length of long text never splits a surrogate pair", () => {
+  for (
+    const text of ["😀".repeat(20_000), "a" + "😀".repeat(20_000) + "\ud800"]
+  ) {
+    strictEqual(utf8Length(text), new TextEncoder().encode(text).length);
+  }
+});
+
 Deno.test("app budget is shared by every provider of the app", () => {
   const clock = new ManualClock();
   const apps = new AppRates(

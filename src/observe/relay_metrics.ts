@@ -140,28 +140,28 @@ export class RelayMetrics {
   }
 }
 
+/** UTF-16 units measured per `encodeInto` call, and its scratch space. */
+const CHUNK = 16_384;
+const scratch = new Uint8Array(CHUNK * 3);
+const encoder = new TextEncoder();
+
 /**
- * UTF-8 length of `text` without encoding it. Lone surrogates count 3
- * bytes, as the encoder replaces them with U+FFFD.
+ * UTF-8 length of `text`, as the socket will send it (lone surrogates as
+ * U+FFFD, 3 bytes). `encodeInto` a reused buffer is a native copy, many
+ * times faster than walking the string in JavaScript; long strings go in
+ * chunks so the buffer stays small.
  */
 export function utf8Length(text: string): number {
-  let bytes = text.length;
-  for (let i = 0; i < text.length; i++) {
-    const unit = text.charCodeAt(i);
-    if (unit < 0x80) continue;
-    if (unit < 0x800) {
-      bytes += 1;
-    } else if (unit >= 0xd800 && unit <= 0xdbff && isLow(text, i + 1)) {
-      bytes += 2; // a pair: 2 units, 4 bytes
-      i++;
-    } else {
-      bytes += 2;
-    }
+  if (text.length <= CHUNK) return encoder.encodeInto(text, scratch).written;
+
+  let bytes = 0;
+  for (let at = 0; at < text.length;) {
+    let end = Math.min(at + CHUNK, text.length);
+    // Never split a surrogate pair: each half alone would count 3 bytes.
+    const last = text.charCodeAt(end - 1);
+    if (end < text.length && last >= 0xd800 && last <= 0xdbff) end--;
+    bytes += encoder.encodeInto(text.substring(at, end), scratch).written;
+    at = end;
   }
   return bytes;
-}
-
-function isLow(text: string, i: number): boolean {
-  const unit = text.charCodeAt(i);
-  return unit >= 0xdc00 && unit <= 0xdfff;
 }
