@@ -8,18 +8,26 @@
  */
 
 import { Hono } from "hono";
+import { CONTENT_TYPE } from "./observe/metrics.ts";
+import type { Admission } from "./server/admission.ts";
 import { handlePublish } from "./server/http_publish.ts";
+import { refuseSocket } from "./server/refuse.ts";
 import { attachSocket, type SocketContext } from "./server/socket.ts";
 
 /** What the routes need. */
 export interface AppContext extends SocketContext {
   /** Seconds of silence before the server pings a socket; 0 disables. */
   idleTimeoutSeconds: number;
+  /** Connection limits per isolate and per client address. */
+  admission: Admission;
 }
 
+/** What `Deno.serve` passes beside the request, seen by Hono as `env`. */
+type Bindings = { Bindings: Partial<Deno.ServeHandlerInfo> | undefined };
+
 /** Build the Hono app serving one isolate. */
-export function createApp(ctx: AppContext): Hono {
-  const app = new Hono();
+export function createApp(ctx: AppContext): Hono<Bindings> {
+  const app = new Hono<Bindings>();
 
   app.get("/ws", (c) => {
     if (c.req.header("upgrade")?.toLowerCase() !== "websocket") {
@@ -28,12 +36,24 @@ export function createApp(ctx: AppContext): Hono {
         426,
       );
     }
+    const address = addressOf(c.env?.remoteAddr);
+    const admitted = ctx.admission.admit(address);
     const { socket, response } = Deno.upgradeWebSocket(c.req.raw, {
       idleTimeout: ctx.idleTimeoutSeconds,
     });
-    attachSocket(socket, ctx);
+    if (typeof admitted === "string") {
+      ctx.log.debug("connection refused", { address, limit: admitted });
+      refuseSocket(socket, admitted, ctx.metrics);
+    } else {
+      attachSocket(socket, ctx, admitted.release);
+    }
     return response;
   });
+
+  app.get("/metrics", () =>
+    new Response(ctx.metrics.registry.render(), {
+      headers: { "content-type": CONTENT_TYPE },
+    }));
 
   app.post(
     "/apps/:name/data",
@@ -53,9 +73,19 @@ export function createApp(ctx: AppContext): Hono {
   );
 
   app.onError((error, c) => {
+    ctx.metrics.faults.get("http").value++;
     ctx.log.error("request failed", { path: c.req.path, error });
     return c.json({ error: "internal_error", message: "Internal error" }, 500);
   });
 
   return app;
+}
+
+/** The client's address for per-address limits (the IP, without port). */
+function addressOf(addr: Deno.Addr | undefined): string {
+  if (!addr) return "unknown";
+  if (addr.transport === "tcp" || addr.transport === "udp") {
+    return addr.hostname;
+  }
+  return addr.transport;
 }

@@ -57,6 +57,24 @@ export interface Config {
   lastValueTtlMs: number;
   /** Time payloads wait before their app's last value is written. */
   lastValueFlushMs: number;
+  /** Bytes a widget's send buffer may hold before it counts as slow. */
+  slowConsumerBytes: number;
+  /** How long a widget may stay over `slowConsumerBytes` before closing. */
+  slowConsumerMs: number;
+  /** Data frames per second one provider connection may send; 0: any. */
+  providerRate: number;
+  /** UTF-8 bytes per second one provider connection may send; 0: any. */
+  providerByteRate: number;
+  /** Data frames per second one app may receive (all its providers). */
+  appRate: number;
+  /** UTF-8 bytes per second one app may receive (all its providers). */
+  appByteRate: number;
+  /** Rate-limited frames tolerated per 10 s before the socket is closed. */
+  rateLimitStrikes: number;
+  /** Most sockets one isolate holds; 0: no limit. */
+  maxConnections: number;
+  /** Most sockets one client address holds on one isolate; 0: no limit. */
+  maxConnectionsPerAddress: number;
 }
 
 /** Kinds of last-value store. */
@@ -164,6 +182,60 @@ export const VARIABLES: readonly Variable[] = [
     env: "CUPD_LAST_VALUE_FLUSH_MS",
     schema: int(1, 60_000),
     fallback: "250",
+  },
+  {
+    key: "slowConsumerBytes",
+    env: "CUPD_SLOW_CONSUMER_BYTES",
+    schema: int(1024, 1 << 30),
+    fallback: "1048576",
+  },
+  {
+    key: "slowConsumerMs",
+    env: "CUPD_SLOW_CONSUMER_MS",
+    schema: int(0, 600_000),
+    fallback: "5000",
+  },
+  {
+    key: "providerRate",
+    env: "CUPD_PROVIDER_RATE",
+    schema: int(0, 10_000_000),
+    fallback: "1000",
+  },
+  {
+    key: "providerByteRate",
+    env: "CUPD_PROVIDER_BYTE_RATE",
+    schema: int(0, 1 << 30),
+    fallback: "4194304",
+  },
+  {
+    key: "appRate",
+    env: "CUPD_APP_RATE",
+    schema: int(0, 10_000_000),
+    fallback: "2000",
+  },
+  {
+    key: "appByteRate",
+    env: "CUPD_APP_BYTE_RATE",
+    schema: int(0, 1 << 30),
+    fallback: "8388608",
+  },
+  {
+    key: "rateLimitStrikes",
+    env: "CUPD_RATE_LIMIT_STRIKES",
+    schema: int(0, 1_000_000),
+    fallback: "100",
+  },
+  {
+    key: "maxConnections",
+    env: "CUPD_MAX_CONNECTIONS",
+    schema: int(0, 10_000_000),
+    fallback: "10000",
+  },
+  {
+    key: "maxConnectionsPerAddress",
+    env: "CUPD_MAX_CONNECTIONS_PER_ADDRESS",
+    schema: int(0, 10_000_000),
+    fallback: "1000",
   },
 ];
 

@@ -48,7 +48,7 @@ function world(wrap: (store: LastValueStore) => LastValueStore = (s) => s) {
       log: new Logger("silent"),
       readTimeoutMs: READ_TIMEOUT_MS,
     });
-    return new Hub(new MemoryBus(network), cache);
+    return new Hub(new MemoryBus(network), { lastValues: cache });
   };
   return { clock, wall, isolate };
 }

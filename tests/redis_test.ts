@@ -155,6 +155,19 @@ Deno.test({
         // Dropped at once, or when the write fails if the publishing
         // connection has not noticed yet.
         await eventually(() => relay.redisStats().bus?.dropped === 1);
+
+        const response = await relay.fetch(new Request("http://relay/metrics"));
+        const lines = (await response.text()).split("\n");
+        for (
+          const line of [
+            'cupd_redis_published_total{link="bus"} 1',
+            'cupd_redis_dropped_total{link="bus"} 1',
+            'cupd_redis_failures_total{link="bus"} 1',
+            'cupd_redis_connected{link="bus"} 0',
+          ]
+        ) {
+          strictEqual(lines.includes(line), true, `${line} in /metrics`);
+        }
       } finally {
         await relay.shutdown();
       }

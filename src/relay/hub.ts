@@ -18,6 +18,7 @@
  */
 
 import { encodeData } from "../protocol/messages.ts";
+import { RelayMetrics, utf8Length } from "../observe/relay_metrics.ts";
 import type { Bus } from "./bus.ts";
 import { retainedFrame } from "./last_value.ts";
 import type { LastValueCache } from "./last_value_cache.ts";
@@ -36,6 +37,19 @@ export interface HubStats {
   subscriptions: number;
 }
 
+/** What a hub keeps and reports to. */
+export interface HubOptions {
+  /** Last values to keep and replay; without it nothing is retained. */
+  lastValues?: LastValueCache;
+  /** Payload, fan-out and bus counters; a private set by default. */
+  metrics?: RelayMetrics;
+  /**
+   * Told when a sink or a bus frame handler throws. The hub goes on with
+   * the other widgets either way.
+   */
+  onFault?: (where: "sink" | "bus", error: unknown) => void;
+}
+
 /** Local fan-out for one isolate, joined to the others through a bus. */
 export class Hub {
   readonly #bus: Bus;
@@ -43,11 +57,14 @@ export class Hub {
   readonly #apps = new Map<string, Set<Sink>>();
   /** Live frames held per app and widget while its last value is read. */
   readonly #holds = new Map<string, Map<Sink, string[]>>();
+  readonly #metrics: RelayMetrics;
+  readonly #onFault: (where: "sink" | "bus", error: unknown) => void;
 
-  /** Without `lastValues` nothing is retained. */
-  constructor(bus: Bus, lastValues?: LastValueCache) {
+  constructor(bus: Bus, options: HubOptions = {}) {
     this.#bus = bus;
-    this.#lastValues = lastValues;
+    this.#lastValues = options.lastValues;
+    this.#metrics = options.metrics ?? new RelayMetrics();
+    this.#onFault = options.onFault ?? (() => {});
   }
 
   /** Add a widget to an app. Idempotent. */
@@ -57,10 +74,7 @@ export class Hub {
       sinks = new Set();
       this.#apps.set(app, sinks);
       this.#lastValues?.watch(app);
-      this.#bus.subscribe(app, (frame) => {
-        this.#lastValues?.heard(app, frame);
-        this.#deliver(app, frame);
-      });
+      this.#bus.subscribe(app, (frame) => this.#fromBus(app, frame));
     }
     sinks.add(sink);
   }
@@ -89,7 +103,7 @@ export class Hub {
 
     const known = values.peek(app);
     if (known) {
-      if (known.frame !== undefined) sink.send(retainedFrame(known.frame));
+      if (known.frame !== undefined) this.#retain(sink, known.frame);
       return;
     }
 
@@ -106,9 +120,15 @@ export class Hub {
    */
   publish(app: string, data: unknown): number {
     const frame = encodeData(app, data);
+    this.#metrics.published.value++;
     this.#lastValues?.published(app, frame);
     const delivered = this.#deliver(app, frame);
-    this.#bus.publish(app, frame);
+    this.#metrics.busOut.value++;
+    try {
+      this.#bus.publish(app, frame);
+    } catch (error) {
+      this.#fault("bus", error);
+    }
     return delivered;
   }
 
@@ -124,16 +144,51 @@ export class Hub {
     return { apps: this.#apps.size, subscriptions };
   }
 
+  #fromBus(app: string, frame: string): void {
+    this.#metrics.busIn.value++;
+    try {
+      this.#lastValues?.heard(app, frame);
+      this.#deliver(app, frame);
+    } catch (error) {
+      this.#fault("bus", error);
+    }
+  }
+
   #deliver(app: string, frame: string): number {
     const sinks = this.#apps.get(app);
     if (!sinks) return 0;
+
+    // Counted before sending: a sink may leave the set while it sends.
+    const count = sinks.size;
+    const metrics = this.#metrics;
+    metrics.delivered.value += count;
+    metrics.framesOut.value += count;
+    metrics.bytesOut.value += count * utf8Length(frame);
     const holds = this.#holds.get(app);
     for (const sink of sinks) {
       const held = holds?.get(sink);
       if (held) held.push(frame);
-      else sink.send(frame);
+      else this.#send(sink, frame);
     }
-    return sinks.size;
+    return count;
+  }
+
+  /** Send one last value to one widget, counted like a delivery. */
+  #retain(sink: Sink, frame: string): void {
+    const retained = retainedFrame(frame);
+    const metrics = this.#metrics;
+    metrics.delivered.value++;
+    metrics.framesOut.value++;
+    metrics.bytesOut.value += utf8Length(retained);
+    this.#send(sink, retained);
+  }
+
+  #send(sink: Sink, frame: string): void {
+    try {
+      sink.send(frame);
+    } catch (error) {
+      this.#fault("sink", error);
+    }
   }
 
   /** The read for `held` settled: send the value unless a live one won. */
@@ -147,15 +202,22 @@ export class Hub {
     if (this.#holds.get(app)?.get(sink) !== held) return;
     this.#unhold(app, sink);
 
-    if (held.length === 0 && frame !== undefined) {
-      sink.send(retainedFrame(frame));
-    }
-    for (const live of held) sink.send(live);
+    if (held.length === 0 && frame !== undefined) this.#retain(sink, frame);
+    for (const live of held) this.#send(sink, live);
   }
 
   #unhold(app: string, sink: Sink): void {
     const holds = this.#holds.get(app);
     if (!holds?.delete(sink) || holds.size > 0) return;
     this.#holds.delete(app);
+  }
+
+  #fault(where: "sink" | "bus", error: unknown): void {
+    this.#metrics.faults.get(where).value++;
+    try {
+      this.#onFault(where, error);
+    } catch {
+      // A failing fault report must not stop the fan-out either.
+    }
   }
 }

@@ -24,6 +24,10 @@ import type { Logger } from "../observe/log.ts";
 import type { LastValueStore } from "../relay/last_value.ts";
 import type { LastValueCache } from "../relay/last_value_cache.ts";
 import { createLastValues, createStore } from "./last_values.ts";
+import { installProcessGuard } from "../observe/process_guard.ts";
+import { RelayMetrics } from "../observe/relay_metrics.ts";
+import { Admission } from "./admission.ts";
+import { AppRates } from "./rate_limit.ts";
 import { Connections } from "./socket.ts";
 
 /** What {@linkcode createRelay} needs; the bus defaults to broadcast. */
@@ -50,13 +54,21 @@ export interface Relay {
   /** Widget counts over every isolate. */
   readonly census: Census;
   readonly connections: Connections;
+  /** Counters served at `GET /metrics`. */
+  readonly metrics: RelayMetrics;
   /**
    * Counters of the Redis bus and presence channel (outages, reconnections,
    * messages), for metrics; `undefined` for whichever does not use Redis.
    */
   redisStats(): RedisStats;
-  /** Handle an HTTP request. */
-  fetch(request: Request): Response | Promise<Response>;
+  /**
+   * Handle an HTTP request. `info` (as `Deno.serve` and `deno serve` pass
+   * it) gives the client address for the per-address connection limit.
+   */
+  fetch(
+    request: Request,
+    info?: Deno.ServeHandlerInfo,
+  ): Response | Promise<Response>;
   /** Close every socket with a "reconnect" code and release the bus. */
   shutdown(): Promise<void>;
 }
@@ -76,10 +88,21 @@ export function createRelay(options: RelayOptions): Relay {
   const clock = options.clock ?? systemClock;
   const store = options.store ?? createStore(config, log);
   const lastValues = createLastValues(config, log, clock, store);
-  const hub = new Hub(bus, lastValues);
+  const metrics = new RelayMetrics();
+  const uninstallGuard = installProcessGuard(log, metrics.faults);
+  const hub = new Hub(bus, {
+    lastValues,
+    metrics,
+    onFault: (where, error) => log.error("fan-out failed", { where, error }),
+  });
   const connections = new Connections();
   const auth = new AuthPolicy(config.authMode, config.apps);
   log.info("auth policy", { mode: auth.mode, apps: auth.size });
+  const appRates = new AppRates(
+    { messagesPerSecond: config.appRate, bytesPerSecond: config.appByteRate },
+    config.maxFrameBytes,
+    clock,
+  );
   // Audience and census call each other; `census` below is only read
   // once a provider connects, long after both exist.
   const audience = new Audience(
@@ -113,6 +136,19 @@ export function createRelay(options: RelayOptions): Relay {
       maxSubscriptions: config.maxSubscriptions,
       maxErrors: config.maxErrors,
     },
+    metrics,
+    clock,
+    slowConsumer: {
+      bytes: config.slowConsumerBytes,
+      ms: config.slowConsumerMs,
+    },
+    providerRate: {
+      messagesPerSecond: config.providerRate,
+      bytesPerSecond: config.providerByteRate,
+    },
+    appRates,
+    rateLimitStrikes: config.rateLimitStrikes,
+    admission: new Admission(config),
   });
 
   let stopping: Promise<void> | undefined;
@@ -125,6 +161,7 @@ export function createRelay(options: RelayOptions): Relay {
       // After the sockets: no payload arrives that would miss the flush.
       await lastValues?.close();
       await bus.close();
+      uninstallGuard();
     })();
 
   const redisStats = (): RedisStats => ({
@@ -132,16 +169,67 @@ export function createRelay(options: RelayOptions): Relay {
     presence: presence instanceof RedisPresence ? presence.stats() : undefined,
   });
 
+  exposeRedis(metrics, redisStats);
+
   return {
     isolate,
     hub,
     lastValues,
     census,
     connections,
+    metrics,
     redisStats,
-    fetch: app.fetch,
+    fetch: (request, info) => app.fetch(request, info),
     shutdown,
   };
+}
+
+/** Redis link counters in `/metrics`, by link (`bus`, `presence`). */
+function exposeRedis(metrics: RelayMetrics, stats: () => RedisStats): void {
+  const links = () =>
+    Object.entries(stats()).filter(([, link]) => link !== undefined) as [
+      string,
+      RedisLinkStats,
+    ][];
+  const field = (key: keyof Omit<RedisLinkStats, "connected">) => () =>
+    links().map(([name, link]): [string, number] => [name, link[key]]);
+  const r = metrics.registry;
+  r.counters(
+    "cupd_redis_published_total",
+    "Messages Redis accepted",
+    "link",
+    field("published"),
+  );
+  r.counters(
+    "cupd_redis_received_total",
+    "Messages received from other nodes",
+    "link",
+    field("received"),
+  );
+  r.counters(
+    "cupd_redis_dropped_total",
+    "Messages not published: Redis unreachable or failing",
+    "link",
+    field("dropped"),
+  );
+  r.counters(
+    "cupd_redis_failures_total",
+    "Times the link lost Redis",
+    "link",
+    field("failures"),
+  );
+  r.counters(
+    "cupd_redis_reconnects_total",
+    "Times the link was ready again after an outage",
+    "link",
+    field("reconnects"),
+  );
+  r.gauges(
+    "cupd_redis_connected",
+    "1 while the link's connections are ready",
+    "link",
+    () => links().map(([name, link]) => [name, link.connected ? 1 : 0]),
+  );
 }
 
 /** Redis when configured, so several machines act as one; else broadcast. */
