@@ -52,6 +52,8 @@ function listen(): void {
     onListen: ({ hostname, port }) => log.info("listening", { hostname, port }),
   }, relay.fetch);
   stop = async () => {
+    // A second signal means "now": stop waiting for the drain.
+    stop = () => Deno.exit(1);
     await relay.shutdown();
     await server.shutdown();
     Deno.exit(0);

@@ -11,7 +11,7 @@ import { Hono } from "hono";
 import { CONTENT_TYPE } from "./observe/metrics.ts";
 import type { Admission } from "./server/admission.ts";
 import { handlePublish } from "./server/http_publish.ts";
-import { refuseSocket } from "./server/refuse.ts";
+import { refuseSocket, turnAway } from "./server/refuse.ts";
 import { attachSocket, type SocketContext } from "./server/socket.ts";
 
 /** What the routes need. */
@@ -20,6 +20,8 @@ export interface AppContext extends SocketContext {
   idleTimeoutSeconds: number;
   /** Connection limits per isolate and per client address. */
   admission: Admission;
+  /** Whether the relay is shutting down and takes nothing new. */
+  stopping: () => boolean;
 }
 
 /** What `Deno.serve` passes beside the request, seen by Hono as `env`. */
@@ -36,11 +38,17 @@ export function createApp(ctx: AppContext): Hono<Bindings> {
         426,
       );
     }
+    // Read before the upgrade, which closes the request it came with.
     const address = addressOf(c.env?.remoteAddr);
+    const upgraded = upgrade(c.req.raw, ctx.idleTimeoutSeconds);
+    if (upgraded instanceof Response) return upgraded;
+    const { socket, response } = upgraded;
+    if (ctx.stopping()) {
+      turnAway(socket, ctx.metrics);
+      return response;
+    }
+
     const admitted = ctx.admission.admit(address);
-    const { socket, response } = Deno.upgradeWebSocket(c.req.raw, {
-      idleTimeout: ctx.idleTimeoutSeconds,
-    });
     if (typeof admitted === "string") {
       ctx.log.debug("connection refused", { address, limit: admitted });
       refuseSocket(socket, admitted, ctx.metrics);
@@ -55,10 +63,16 @@ export function createApp(ctx: AppContext): Hono<Bindings> {
       headers: { "content-type": CONTENT_TYPE },
     }));
 
-  app.post(
-    "/apps/:name/data",
-    (c) => handlePublish(c.req.raw, c.req.param("name"), ctx),
-  );
+  app.post("/apps/:name/data", (c) => {
+    if (!ctx.stopping()) {
+      return handlePublish(c.req.raw, c.req.param("name"), ctx);
+    }
+    c.header("retry-after", "1");
+    return c.json(
+      { error: "shutting_down", message: "The relay is stopping" },
+      503,
+    );
+  });
 
   app.get("/healthz", (c) =>
     c.json({
@@ -88,4 +102,20 @@ function addressOf(addr: Deno.Addr | undefined): string {
     return addr.hostname;
   }
   return addr.transport;
+}
+
+/**
+ * Upgrade to a WebSocket, or answer 400 when the request's WebSocket
+ * headers are unusable: a client's mistake, not the relay's.
+ */
+function upgrade(
+  request: Request,
+  idleTimeout: number,
+): { socket: WebSocket; response: Response } | Response {
+  try {
+    return Deno.upgradeWebSocket(request, { idleTimeout });
+  } catch (error) {
+    const message = error instanceof Error ? error.message : String(error);
+    return Response.json({ error: "bad_upgrade", message }, { status: 400 });
+  }
 }

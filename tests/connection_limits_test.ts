@@ -111,3 +111,35 @@ Deno.test("per-address limit uses the address the server reports", async () => {
   await relay.shutdown();
   await server.shutdown();
 });
+
+/** Send a GET /ws asking to upgrade but with no Sec-WebSocket-Key. */
+async function badUpgrade(http: string): Promise<string> {
+  const { hostname, port } = new URL(http);
+  const conn = await Deno.connect({ hostname, port: Number(port) });
+  const request = `GET /ws HTTP/1.1\r\nHost: ${hostname}\r\n` +
+    "Upgrade: websocket\r\nConnection: Upgrade\r\n" +
+    "Sec-WebSocket-Version: 13\r\nConnection: close\r\n\r\n";
+  await conn.write(new TextEncoder().encode(request));
+  const buffer = new Uint8Array(4096);
+  const read = await conn.read(buffer);
+  conn.close();
+  return new TextDecoder().decode(buffer.subarray(0, read ?? 0));
+}
+
+Deno.test("a malformed upgrade is a 400 and holds no connection slot", async () => {
+  const relay = startRelay({ CUPD_MAX_CONNECTIONS_PER_ADDRESS: "2" });
+  for (let i = 0; i < 4; i++) {
+    const answer = await badUpgrade(relay.http);
+    strictEqual(answer.split("\r\n")[0], "HTTP/1.1 400 Bad Request");
+    strictEqual(answer.includes('"error":"bad_upgrade"'), true, answer);
+  }
+
+  const widgets = [
+    await TestClient.widget(relay.url, "a"),
+    await TestClient.widget(relay.url, "a"),
+  ];
+  strictEqual(relay.relay.metrics.refused.value("address"), 0);
+  strictEqual(relay.relay.metrics.faults.value("http"), 0);
+  await Promise.all(widgets.map((widget) => widget.close()));
+  await relay.close();
+});

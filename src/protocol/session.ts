@@ -208,7 +208,11 @@ export class Session {
     const parsed = parseClientFrame(input.text);
     if (!parsed.ok) return this.#reject(parsed.error);
     this.#text = input.text;
-    return this.#dispatch(parsed.frame);
+    const effects = this.#dispatch(parsed.frame);
+    // Kept for the gate only while the frame is handled, so an idle socket
+    // does not pin the last frame it sent.
+    this.#text = "";
+    return effects;
   }
 
   #hold(input: HeldInput): readonly Effect[] {

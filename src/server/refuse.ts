@@ -1,5 +1,5 @@
 /**
- * Refusing a socket over a connection limit.
+ * Refusing a socket: over a connection limit, or while the relay stops.
  *
  * The upgrade is accepted and the socket closed at once with 4003
  * `too_many_connections` (a "reconnect" code), after an error frame naming
@@ -36,6 +36,25 @@ export function refuseSocket(
     metrics.serverCloses.get(code).value++;
     socket.send(frame);
     socket.close(CloseCode.tooManyConnections, code);
+  };
+  let closed = false;
+  socket.onclose = (event) => {
+    if (closed) return;
+    closed = true;
+    metrics.closes.get(event.code).value++;
+  };
+  socket.onerror = () => {};
+}
+
+/**
+ * Close a socket that arrived while the relay shuts down with 4000
+ * `shutting_down`, so its client reconnects, with backoff, elsewhere.
+ */
+export function turnAway(socket: WebSocket, metrics: RelayMetrics): void {
+  const reason = "shutting_down";
+  socket.onopen = () => {
+    metrics.serverCloses.get(reason).value++;
+    socket.close(CloseCode.shuttingDown, reason);
   };
   let closed = false;
   socket.onclose = (event) => {

@@ -149,6 +149,7 @@ export function createRelay(options: RelayOptions): Relay {
     appRates,
     rateLimitStrikes: config.rateLimitStrikes,
     admission: new Admission(config),
+    stopping: () => stopping !== undefined,
   });
 
   let stopping: Promise<void> | undefined;

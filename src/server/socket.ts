@@ -280,6 +280,8 @@ export function attachSocket(
         metrics.textIn.value++;
         metrics.bytesIn.value += bytesOf(event.data);
         apply(session.receiveText(event.data));
+        // Forgotten once handled: an idle socket must not pin its last frame.
+        measured = "";
       } else {
         metrics.binaryIn.value++;
         apply(session.receiveBinary());
