@@ -28,7 +28,9 @@ const relay = createRelay({ config, log });
 
 // Under `deno serve` the runtime drains on SIGINT/SIGTERM itself: it closes
 // sockets with 1001 ("going away", a reconnect code) and exits 0 once every
-// isolate is done, so exiting here would cut the other isolates short.
+// isolate is done, so exiting here would cut the other isolates short. Its
+// signal does not always reach this listener in every isolate of
+// `--parallel`, so the end of the runtime's server shuts the relay down too.
 let stop = () => relay.shutdown();
 for (const signal of ["SIGINT", "SIGTERM"] as const) {
   Deno.addSignalListener(signal, () => stop());
@@ -37,7 +39,12 @@ for (const signal of ["SIGINT", "SIGTERM"] as const) {
 export default { fetch: relay.fetch } satisfies Deno.ServeDefaultExport;
 
 // No top-level await: `deno serve` waits for evaluation to finish.
-if (import.meta.main) servedByRuntime().then((served) => served || listen());
+if (import.meta.main) {
+  servedByRuntime().then((server) => {
+    if (server) server.finished.then(() => relay.shutdown());
+    else listen();
+  });
+}
 
 function listen(): void {
   const server = Deno.serve({
@@ -45,6 +52,8 @@ function listen(): void {
     onListen: ({ hostname, port }) => log.info("listening", { hostname, port }),
   }, relay.fetch);
   stop = async () => {
+    // A second signal means "now": stop waiting for the drain.
+    stop = () => Deno.exit(1);
     await relay.shutdown();
     await server.shutdown();
     Deno.exit(0);
@@ -52,22 +61,23 @@ function listen(): void {
 }
 
 /**
- * Whether `deno serve` is serving the default export. Nothing in the
- * environment tells `deno run` and `deno serve` apart, but `deno serve`
- * calls `Deno.serve` as soon as the module has been evaluated, before any
- * timer fires; so watch for that call during one timer tick.
+ * The server `deno serve` runs for the default export, or `undefined` under
+ * `deno run`. Nothing in the environment tells the two apart, but
+ * `deno serve` calls `Deno.serve` as soon as the module has been evaluated,
+ * before any timer fires; so watch for that call during one timer tick.
  */
-function servedByRuntime(): Promise<boolean> {
+function servedByRuntime(): Promise<Deno.HttpServer | undefined> {
   const serve = Deno.serve;
   return new Promise((resolve) => {
-    const restore = (served: boolean) => {
+    const restore = (server?: Deno.HttpServer) => {
       Deno.serve = serve;
-      resolve(served);
+      resolve(server);
     };
     Deno.serve = ((...args: Parameters<typeof serve>) => {
-      restore(true);
-      return serve(...args);
+      const server = serve(...args);
+      restore(server);
+      return server;
     }) as typeof serve;
-    setTimeout(() => restore(false), 0);
+    setTimeout(() => restore(), 0);
   });
 }

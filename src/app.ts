@@ -8,18 +8,28 @@
  */
 
 import { Hono } from "hono";
+import { CONTENT_TYPE } from "./observe/metrics.ts";
+import type { Admission } from "./server/admission.ts";
 import { handlePublish } from "./server/http_publish.ts";
+import { refuseSocket, turnAway } from "./server/refuse.ts";
 import { attachSocket, type SocketContext } from "./server/socket.ts";
 
 /** What the routes need. */
 export interface AppContext extends SocketContext {
   /** Seconds of silence before the server pings a socket; 0 disables. */
   idleTimeoutSeconds: number;
+  /** Connection limits per isolate and per client address. */
+  admission: Admission;
+  /** Whether the relay is shutting down and takes nothing new. */
+  stopping: () => boolean;
 }
 
+/** What `Deno.serve` passes beside the request, seen by Hono as `env`. */
+type Bindings = { Bindings: Partial<Deno.ServeHandlerInfo> | undefined };
+
 /** Build the Hono app serving one isolate. */
-export function createApp(ctx: AppContext): Hono {
-  const app = new Hono();
+export function createApp(ctx: AppContext): Hono<Bindings> {
+  const app = new Hono<Bindings>();
 
   app.get("/ws", (c) => {
     if (c.req.header("upgrade")?.toLowerCase() !== "websocket") {
@@ -28,17 +38,41 @@ export function createApp(ctx: AppContext): Hono {
         426,
       );
     }
-    const { socket, response } = Deno.upgradeWebSocket(c.req.raw, {
-      idleTimeout: ctx.idleTimeoutSeconds,
-    });
-    attachSocket(socket, ctx);
+    // Read before the upgrade, which closes the request it came with.
+    const address = addressOf(c.env?.remoteAddr);
+    const upgraded = upgrade(c.req.raw, ctx.idleTimeoutSeconds);
+    if (upgraded instanceof Response) return upgraded;
+    const { socket, response } = upgraded;
+    if (ctx.stopping()) {
+      turnAway(socket, ctx.metrics);
+      return response;
+    }
+
+    const admitted = ctx.admission.admit(address);
+    if (typeof admitted === "string") {
+      ctx.log.debug("connection refused", { address, limit: admitted });
+      refuseSocket(socket, admitted, ctx.metrics);
+    } else {
+      attachSocket(socket, ctx, admitted.release);
+    }
     return response;
   });
 
-  app.post(
-    "/apps/:name/data",
-    (c) => handlePublish(c.req.raw, c.req.param("name"), ctx),
-  );
+  app.get("/metrics", () =>
+    new Response(ctx.metrics.registry.render(), {
+      headers: { "content-type": CONTENT_TYPE },
+    }));
+
+  app.post("/apps/:name/data", (c) => {
+    if (!ctx.stopping()) {
+      return handlePublish(c.req.raw, c.req.param("name"), ctx);
+    }
+    c.header("retry-after", "1");
+    return c.json(
+      { error: "shutting_down", message: "The relay is stopping" },
+      503,
+    );
+  });
 
   app.get("/healthz", (c) =>
     c.json({
@@ -53,9 +87,35 @@ export function createApp(ctx: AppContext): Hono {
   );
 
   app.onError((error, c) => {
+    ctx.metrics.faults.get("http").value++;
     ctx.log.error("request failed", { path: c.req.path, error });
     return c.json({ error: "internal_error", message: "Internal error" }, 500);
   });
 
   return app;
+}
+
+/** The client's address for per-address limits (the IP, without port). */
+function addressOf(addr: Deno.Addr | undefined): string {
+  if (!addr) return "unknown";
+  if (addr.transport === "tcp" || addr.transport === "udp") {
+    return addr.hostname;
+  }
+  return addr.transport;
+}
+
+/**
+ * Upgrade to a WebSocket, or answer 400 when the request's WebSocket
+ * headers are unusable: a client's mistake, not the relay's.
+ */
+function upgrade(
+  request: Request,
+  idleTimeout: number,
+): { socket: WebSocket; response: Response } | Response {
+  try {
+    return Deno.upgradeWebSocket(request, { idleTimeout });
+  } catch (error) {
+    const message = error instanceof Error ? error.message : String(error);
+    return Response.json({ error: "bad_upgrade", message }, { status: 400 });
+  }
 }

@@ -49,7 +49,39 @@ export interface Config {
   presenceIntervalMs: number;
   /** Silence after which an isolate's widget counts are forgotten. */
   presenceTtlMs: number;
+  /** Where last values are kept; see {@linkcode STORES}. */
+  store: Store;
+  /** Deno KV file for the `kv` store; empty takes `Deno.openKv()`'s. */
+  kvPath: string;
+  /** Time a last value is kept after its publish; 0 keeps it for ever. */
+  lastValueTtlMs: number;
+  /** Time payloads wait before their app's last value is written. */
+  lastValueFlushMs: number;
+  /** Bytes a widget's send buffer may hold before it counts as slow. */
+  slowConsumerBytes: number;
+  /** How long a widget may stay over `slowConsumerBytes` before closing. */
+  slowConsumerMs: number;
+  /** Data frames per second one provider connection may send; 0: any. */
+  providerRate: number;
+  /** UTF-8 bytes per second one provider connection may send; 0: any. */
+  providerByteRate: number;
+  /** Data frames per second one app may receive (all its providers). */
+  appRate: number;
+  /** UTF-8 bytes per second one app may receive (all its providers). */
+  appByteRate: number;
+  /** Rate-limited frames tolerated per 10 s before the socket is closed. */
+  rateLimitStrikes: number;
+  /** Most sockets one isolate holds; 0: no limit. */
+  maxConnections: number;
+  /** Most sockets one client address holds on one isolate; 0: no limit. */
+  maxConnectionsPerAddress: number;
 }
+
+/** Kinds of last-value store. */
+export const STORES = ["kv", "memory", "redis", "none"] as const;
+
+/** One of {@linkcode STORES}. */
+export type Store = typeof STORES[number];
 
 /** One environment variable: its name, default and meaning. */
 interface Variable {
@@ -136,6 +168,75 @@ export const VARIABLES: readonly Variable[] = [
     schema: int(20, 600_000),
     fallback: "3000",
   },
+  // kv, memory, redis or none; unset: redis with REDIS_URL, else kv.
+  { key: "store", env: "CUPD_STORE", schema: z.enum(STORES) },
+  { key: "kvPath", env: "CUPD_KV_PATH", schema: z.string(), fallback: "" },
+  {
+    key: "lastValueTtlMs",
+    env: "CUPD_LAST_VALUE_TTL_MS",
+    schema: int(0, 31_536_000_000),
+    fallback: "86400000",
+  },
+  {
+    key: "lastValueFlushMs",
+    env: "CUPD_LAST_VALUE_FLUSH_MS",
+    schema: int(1, 60_000),
+    fallback: "250",
+  },
+  {
+    key: "slowConsumerBytes",
+    env: "CUPD_SLOW_CONSUMER_BYTES",
+    schema: int(1024, 1 << 30),
+    fallback: "1048576",
+  },
+  {
+    key: "slowConsumerMs",
+    env: "CUPD_SLOW_CONSUMER_MS",
+    schema: int(0, 600_000),
+    fallback: "5000",
+  },
+  {
+    key: "providerRate",
+    env: "CUPD_PROVIDER_RATE",
+    schema: int(0, 10_000_000),
+    fallback: "1000",
+  },
+  {
+    key: "providerByteRate",
+    env: "CUPD_PROVIDER_BYTE_RATE",
+    schema: int(0, 1 << 30),
+    fallback: "4194304",
+  },
+  {
+    key: "appRate",
+    env: "CUPD_APP_RATE",
+    schema: int(0, 10_000_000),
+    fallback: "2000",
+  },
+  {
+    key: "appByteRate",
+    env: "CUPD_APP_BYTE_RATE",
+    schema: int(0, 1 << 30),
+    fallback: "8388608",
+  },
+  {
+    key: "rateLimitStrikes",
+    env: "CUPD_RATE_LIMIT_STRIKES",
+    schema: int(0, 1_000_000),
+    fallback: "100",
+  },
+  {
+    key: "maxConnections",
+    env: "CUPD_MAX_CONNECTIONS",
+    schema: int(0, 10_000_000),
+    fallback: "10000",
+  },
+  {
+    key: "maxConnectionsPerAddress",
+    env: "CUPD_MAX_CONNECTIONS_PER_ADDRESS",
+    schema: int(0, 10_000_000),
+    fallback: "1000",
+  },
 ];
 
 /** A configuration value that cannot be used. */
@@ -168,6 +269,7 @@ export function loadConfig(
   }
   config.apps = registryOf(config as unknown as Config);
   checkPresence(config as unknown as Config);
+  checkStore(config as unknown as Config);
   return config as unknown as Config;
 }
 
@@ -187,4 +289,45 @@ function checkPresence(config: Config): void {
     "CUPD_PRESENCE_TTL_MS",
     `must be at least twice CUPD_PRESENCE_INTERVAL_MS (got ${config.presenceTtlMs} and ${config.presenceIntervalMs})`,
   );
+}
+
+/** Pick the default store, and refuse one that cannot work here. */
+function checkStore(config: Config): void {
+  config.store ??= config.redisUrl ? "redis" : "kv";
+  if (config.store === "redis" && !config.redisUrl) {
+    throw new ConfigError("CUPD_STORE", "redis needs REDIS_URL");
+  }
+  if (config.store !== "kv") return;
+
+  if (typeof Deno.openKv !== "function") {
+    throw new ConfigError(
+      "CUPD_STORE",
+      "kv needs Deno KV: run with --unstable-kv, or choose memory, redis or none",
+    );
+  }
+  const dir = parentOf(config.kvPath);
+  if (dir !== undefined && !isDirectory(dir)) {
+    throw new ConfigError(
+      "CUPD_KV_PATH",
+      `directory "${dir}" does not exist (got "${config.kvPath}")`,
+    );
+  }
+}
+
+/** The directory a KV file would be created in; none for special paths. */
+function parentOf(path: string): string | undefined {
+  if (path === "" || path === ":memory:") return undefined;
+  const cut = Math.max(path.lastIndexOf("/"), path.lastIndexOf("\\"));
+  if (cut < 0) return ".";
+  return cut === 0 ? "/" : path.slice(0, cut);
+}
+
+/** Whether `path` is a directory; true when it cannot be checked. */
+function isDirectory(path: string): boolean {
+  try {
+    return Deno.statSync(path).isDirectory;
+  } catch (error) {
+    return !(error instanceof Deno.errors.NotFound ||
+      error instanceof Deno.errors.NotADirectory);
+  }
 }

@@ -17,6 +17,19 @@ Deno.test("config has documented defaults", () => {
     audienceIntervalMs: 250,
     presenceIntervalMs: 1000,
     presenceTtlMs: 3000,
+    store: "kv",
+    kvPath: "",
+    lastValueTtlMs: 86400000,
+    lastValueFlushMs: 250,
+    slowConsumerBytes: 1048576,
+    slowConsumerMs: 5000,
+    providerRate: 1000,
+    providerByteRate: 4194304,
+    appRate: 2000,
+    appByteRate: 8388608,
+    rateLimitStrikes: 100,
+    maxConnections: 10000,
+    maxConnectionsPerAddress: 1000,
   });
 });
 
@@ -45,6 +58,13 @@ Deno.test("config error names the variable with the bad value", () => {
     CUPD_MAX_FRAME_BYTES: "-1",
     CUPD_HANDSHAKE_TIMEOUT_MS: "1.5",
     CUPD_MAX_ERRORS: "lots",
+    CUPD_SLOW_CONSUMER_BYTES: "10",
+    CUPD_SLOW_CONSUMER_MS: "-5",
+    CUPD_PROVIDER_RATE: "fast",
+    CUPD_APP_BYTE_RATE: "1.5",
+    CUPD_RATE_LIMIT_STRIKES: "-1",
+    CUPD_MAX_CONNECTIONS: "many",
+    CUPD_MAX_CONNECTIONS_PER_ADDRESS: "-2",
   };
   for (const [variable, value] of Object.entries(cases)) {
     throws(

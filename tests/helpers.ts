@@ -10,6 +10,7 @@ import { Logger } from "../src/observe/log.ts";
 import type { Bus } from "../src/relay/bus.ts";
 import { MemoryBus } from "../src/relay/bus_memory.ts";
 import { createRelay, type Relay } from "../src/server/relay.ts";
+import type { LastValueStore } from "../src/relay/last_value.ts";
 import type { PresenceChannel } from "../src/relay/presence.ts";
 import { MemoryPresence } from "../src/relay/presence_memory.ts";
 
@@ -27,16 +28,22 @@ export interface TestRelay {
 /**
  * Start a relay with `env` overrides, on port 0 unless `env.PORT` is set.
  * Presence is in memory, so relays of one test process never count each
- * other's widgets unless they share a network.
+ * other's widgets unless they share a network. Last values are kept in
+ * memory unless `env.CUPD_STORE` asks for another store.
  */
 export function startRelay(
   env: Record<string, string> = {},
   bus: Bus = new MemoryBus(),
   presence: PresenceChannel = new MemoryPresence(),
+  store?: LastValueStore,
 ): TestRelay {
-  const config = loadConfig({ LOG_LEVEL: "silent", ...env });
+  const config = loadConfig({
+    LOG_LEVEL: "silent",
+    CUPD_STORE: "memory",
+    ...env,
+  });
   const log = new Logger(config.logLevel);
-  const relay = createRelay({ config, log, bus, presence });
+  const relay = createRelay({ config, log, bus, presence, store });
   const port = env.PORT ? config.port : 0;
   const server = Deno.serve(
     { port, hostname: "127.0.0.1", onListen: () => {} },
@@ -190,16 +197,13 @@ export async function eventually(
   }
 }
 
-/** A `deno serve --parallel` subprocess with two isolates. */
-export interface ParallelRelay {
-  child: Deno.ChildProcess;
-  /** Everything the process wrote to stderr, once it has exited. */
-  stderr: Promise<string>;
-  url: string;
-  http: string;
-}
-
 const ROOT = new URL("../", import.meta.url);
+
+/**
+ * Relay processes keep last values in memory unless a test asks otherwise,
+ * so no run sees values left by an earlier one in the default KV file.
+ */
+export const MEMORY_STORE: Record<string, string> = { CUPD_STORE: "memory" };
 
 /** A free loopback port, found by binding port 0 and letting it go. */
 export function freePort(): number {
@@ -207,38 +211,6 @@ export function freePort(): number {
   const { port } = listener.addr as Deno.NetAddr;
   listener.close();
   return port;
-}
-
-/** Start `deno serve --parallel` with two isolates and wait until it serves. */
-export async function serveParallel(
-  env: Record<string, string> = {},
-): Promise<ParallelRelay> {
-  const port = freePort();
-  const child = new Deno.Command(Deno.execPath(), {
-    args: [
-      "serve",
-      "--parallel",
-      "--allow-all",
-      "--unstable-kv",
-      "--host",
-      "127.0.0.1",
-      "--port",
-      String(port),
-      "main.ts",
-    ],
-    cwd: ROOT,
-    env: { DENO_JOBS: "2", LOG_LEVEL: "warn", ...env },
-    stdout: "null",
-    stderr: "piped",
-  }).spawn();
-  const stderr = new Response(child.stderr).text();
-  const http = `http://127.0.0.1:${port}`;
-
-  await waitForHealth(http, async () => {
-    child.kill();
-    return `deno serve did not start: ${await stderr}`;
-  });
-  return { child, stderr, url: `ws://127.0.0.1:${port}/ws`, http };
 }
 
 /** A relay started as users start it: `deno run main.ts`. */
@@ -258,7 +230,7 @@ export async function startRelayProcess(
   const child = new Deno.Command(Deno.execPath(), {
     args: ["run", "--allow-all", "--unstable-kv", "main.ts"],
     cwd: ROOT,
-    env: { LOG_LEVEL: "warn", ...env, PORT: String(port) },
+    env: { LOG_LEVEL: "warn", ...MEMORY_STORE, ...env, PORT: String(port) },
     stdout: "null",
     stderr: "piped",
   }).spawn();

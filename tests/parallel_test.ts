@@ -6,7 +6,8 @@
 
 import { deepStrictEqual, ok, strictEqual } from "node:assert/strict";
 import { shouldReconnect } from "../src/protocol/codes.ts";
-import { serveParallel, TestClient } from "./helpers.ts";
+import { TestClient } from "./helpers.ts";
+import { serveParallel } from "./serve_parallel.ts";
 
 /** Open widgets until each of two isolates holds at least `each`. */
 async function spreadWidgets(url: string, app: string, each: number) {
@@ -23,7 +24,7 @@ async function spreadWidgets(url: string, app: string, each: number) {
 }
 
 Deno.test("widgets on both isolates get every payload exactly once, in order", async () => {
-  const server = await serveParallel();
+  const server = await serveParallel(2);
   const byIsolate = await spreadWidgets(server.url, "multi", 5);
   strictEqual(byIsolate.size, 2, "widgets landed on two isolates");
   const widgets = [...byIsolate.values()].flat();
@@ -79,5 +80,5 @@ Deno.test("widgets on both isolates get every payload exactly once, in order", a
   ok(codes.every((code) => code === 1001), `close codes: ${codes}`);
   ok(codes.every(shouldReconnect));
   const status = await server.child.status;
-  strictEqual(status.code, 0, await server.stderr);
+  strictEqual(status.code, 0, server.stderr());
 });

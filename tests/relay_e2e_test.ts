@@ -182,6 +182,32 @@ Deno.test("shutdown closes every socket with the reconnect code 4000", async () 
   }
 });
 
+Deno.test("a stopping relay turns new sockets away with 4000 and publishes with 503", async () => {
+  const relay = startRelay();
+  const stopped = relay.relay.shutdown();
+
+  const socket = new WebSocket(relay.url);
+  const frames: string[] = [];
+  socket.onmessage = (event) => frames.push(event.data);
+  const closed = await new Promise<CloseEvent>((resolve) => {
+    socket.onclose = resolve;
+  });
+  strictEqual(closed.code, 4000);
+  strictEqual(closed.reason, "shutting_down");
+  deepStrictEqual(frames, [], "no welcome: the socket gets no session");
+
+  const response = await fetch(`${relay.http}/apps/app/data`, {
+    method: "POST",
+    body: "1",
+  });
+  strictEqual(response.status, 503);
+  strictEqual(response.headers.get("retry-after"), "1");
+  strictEqual((await response.json()).error, "shutting_down");
+
+  await stopped;
+  await relay.close();
+});
+
 Deno.test("10,000 connect/subscribe/close cycles leave the hub empty", async () => {
   const relay = startRelay();
   const apps = ["a", "b", "c", "d"];

@@ -5,22 +5,32 @@
  * @module
  */
 
-import { TestClient } from "./helpers.ts";
+import { MEMORY_STORE, TestClient } from "./helpers.ts";
 
 /** A client that read its welcome. */
 export type Connected = TestClient & { uid: string };
 
 /** A running `deno serve --parallel` relay. */
 export interface ParallelRelay {
+  child: Deno.ChildProcess;
   /** `ws://127.0.0.1:<port>/ws` */
   url: string;
+  /** `http://127.0.0.1:<port>` */
+  http: string;
+  /** What the process wrote to stderr so far. */
+  stderr(): string;
   /** Stop the process and wait for it to exit. */
   close(): Promise<void>;
 }
 
 const MAIN = new URL("../main.ts", import.meta.url).pathname;
 
-/** Start `isolates` isolates with `env` overrides; waits until listening. */
+/**
+ * Start `isolates` isolates with `env` overrides; waits until every isolate
+ * serves. The runtime prints its listening line once the first isolate
+ * listens; a signal sent while another is still starting never reaches that
+ * one, which then keeps the process alive.
+ */
 export async function serveParallel(
   isolates: number,
   env: Record<string, string> = {},
@@ -36,7 +46,12 @@ export async function serveParallel(
       "--port=0",
       MAIN,
     ],
-    env: { DENO_JOBS: String(isolates), LOG_LEVEL: "warn", ...env },
+    env: {
+      DENO_JOBS: String(isolates),
+      LOG_LEVEL: "warn",
+      ...MEMORY_STORE,
+      ...env,
+    },
     stdin: "null",
     stdout: "null",
     stderr: "piped",
@@ -53,11 +68,41 @@ export async function serveParallel(
     await output.done;
   };
 
-  const port = await output.port(timeoutMs).catch(async (error) => {
+  const deadline = Date.now() + timeoutMs;
+  try {
+    const port = await output.port(timeoutMs);
+    const http = `http://127.0.0.1:${port}`;
+    await allIsolatesServe(http, isolates, deadline);
+    return {
+      child,
+      url: `ws://127.0.0.1:${port}/ws`,
+      http,
+      stderr: output.text,
+      close,
+    };
+  } catch (error) {
     await close();
-    throw new Error(`${error.message}; output:\n${output.text()}`);
-  });
-  return { url: `ws://127.0.0.1:${port}/ws`, close };
+    const message = error instanceof Error ? error.message : String(error);
+    throw new Error(`${message}; output:\n${output.text()}`);
+  }
+}
+
+/** Poll `/healthz` on fresh connections until `count` isolates answered. */
+async function allIsolatesServe(
+  http: string,
+  count: number,
+  deadline: number,
+): Promise<void> {
+  const seen = new Set<string>();
+  while (seen.size < count) {
+    if (Date.now() > deadline) {
+      throw new Error(`only ${seen.size} of ${count} isolates serve`);
+    }
+    const response = await fetch(`${http}/healthz`, {
+      headers: { connection: "close" },
+    });
+    seen.add((await response.json()).isolate);
+  }
 }
 
 /** Read a process's stderr to the end, watching for the listening line. */

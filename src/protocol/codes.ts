@@ -51,6 +51,15 @@ export const ErrorCode = {
   forbidden: "forbidden",
   /** The token is genuine but its `scope` does not allow this. */
   tokenScope: "token_scope",
+  /**
+   * A provider's data frame went over its connection's or its app's rate
+   * (messages or bytes per second) and was dropped.
+   */
+  rateLimited: "rate_limited",
+  /** The widget read too slowly and its socket buffer stayed full. */
+  slowConsumer: "slow_consumer",
+  /** The isolate or the client's address holds too many sockets. */
+  tooManyConnections: "too_many_connections",
 } as const;
 
 /** One of the values of {@linkcode ErrorCode}. */
@@ -62,6 +71,18 @@ export const CloseCode = {
   shuttingDown: 4000,
   /** The client did not identify itself in time. Reconnect. */
   handshakeTimeout: 4001,
+  /**
+   * The widget did not read fast enough: its send buffer stayed over
+   * `CUPD_SLOW_CONSUMER_BYTES`. Reconnect (and read faster).
+   */
+  slowConsumer: 4002,
+  /** The isolate or the client's address holds too many sockets. Reconnect. */
+  tooManyConnections: 4003,
+  /**
+   * The provider kept sending over its rate after `rate_limited` errors.
+   * Reconnect with backoff, and send more slowly.
+   */
+  rateLimited: 4004,
   /** The relay could not serve this socket because of its own fault. */
   internalError: 4006,
   /** The client broke the protocol (repeatedly or fatally). Give up. */

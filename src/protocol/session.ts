@@ -40,6 +40,18 @@ export interface SessionLimits {
 }
 
 /**
+ * How a provider's data frame stands against its rate limits: `ok` to
+ * publish, `limited` to drop with a `rate_limited` error, `abusive` to
+ * close the socket (too many limited frames).
+ */
+export type DataVerdict = "ok" | "limited" | "abusive";
+
+/** Judges one data frame (`text` is the whole frame) for app `name`. */
+export type DataGate = (name: string, text: string) => DataVerdict;
+
+const UNLIMITED: DataGate = () => "ok";
+
+/**
  * Most text (in UTF-16 code units, about bytes) held while a check runs.
  * A check takes well under a millisecond; a client that sends a megabyte in
  * that time is not waiting for anything and is cut off.
@@ -82,16 +94,24 @@ export class Session {
   readonly #limits: SessionLimits;
   readonly #access: AccessLookup;
   readonly #backlog: Backlog;
+  readonly #gate: DataGate;
+  /** The text frame being handled, for the rate limit of data frames. */
+  #text = "";
 
-  /** `access` defaults to every name open, as with no registry. */
+  /**
+   * `access` defaults to every name open, as with no registry; `gate`
+   * defaults to no rate limit.
+   */
   constructor(
     uid: string,
     limits: SessionLimits,
     access: AccessLookup = OPEN_ACCESS,
+    gate: DataGate = UNLIMITED,
   ) {
     this.uid = uid;
     this.#limits = limits;
     this.#access = access;
+    this.#gate = gate;
     this.#backlog = new Backlog(Math.max(BACKLOG_LIMIT, limits.maxFrameBytes));
   }
 
@@ -187,7 +207,12 @@ export class Session {
 
     const parsed = parseClientFrame(input.text);
     if (!parsed.ok) return this.#reject(parsed.error);
-    return this.#dispatch(parsed.frame);
+    this.#text = input.text;
+    const effects = this.#dispatch(parsed.frame);
+    // Kept for the gate only while the frame is handled, so an idle socket
+    // does not pin the last frame it sent.
+    this.#text = "";
+    return effects;
   }
 
   #hold(input: HeldInput): readonly Effect[] {
@@ -269,7 +294,21 @@ export class Session {
       return this.#wrongState("data", "only an authenticated provider sends");
     }
     if (uid !== undefined && uid !== this.uid) return this.#uidMismatch();
-    return [{ kind: "publish", name: state.name, data }];
+
+    const verdict = this.#gate(state.name, this.#text);
+    if (verdict === "ok") return [{ kind: "publish", name: state.name, data }];
+    const error = {
+      code: ErrorCode.rateLimited,
+      message: "Over the rate limit: the data frame was dropped",
+    };
+    // Not counted toward maxErrors: the frame was fine, only too early.
+    if (verdict === "limited") {
+      return [{ kind: "send", frame: { type: "error", ...error } }];
+    }
+    return this.#fatal(
+      { ...error, message: "Too many frames over the rate limit" },
+      CloseCode.rateLimited,
+    );
   }
 
   #subscribe(

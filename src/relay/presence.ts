@@ -11,7 +11,7 @@
  * transport contract.
  *
  * A transport variant (`presence_broadcast.ts`, `presence_memory.ts`, and for
- * several machines a Redis pub/sub one) only has to carry announcements. It
+ * several machines `presence_redis.ts`) only has to carry announcements. It
  * promises:
  * - an announcement sent by one member reaches every *other* member at most
  *   once (a lost one is repaired by the next periodic announcement);

@@ -14,6 +14,8 @@ import { ErrorCode } from "../protocol/codes.ts";
 import { APP_NAME, type FrameError } from "../protocol/messages.ts";
 import type { Hub } from "../relay/hub.ts";
 import type { Logger } from "../observe/log.ts";
+import type { RelayMetrics } from "../observe/relay_metrics.ts";
+import type { AppRates } from "./rate_limit.ts";
 
 /** What the route needs from the relay. */
 export interface PublishContext {
@@ -21,13 +23,18 @@ export interface PublishContext {
   auth: AuthPolicy;
   log: Logger;
   limits: { maxFrameBytes: number };
+  /** The per-app rate limits, shared with provider sockets. */
+  appRates: AppRates;
+  metrics: RelayMetrics;
 }
 
 /**
  * Answer one publish request: 202 once the payload is handed to the hub,
  * 400 for a bad name or body, 401 for a missing or unusable token, 403 for
  * a genuine token that does not grant this, 404 for an unregistered app in
- * strict mode, 413 for a body over the frame size limit.
+ * strict mode, 413 for a body over the frame size limit, 429 (with
+ * `Retry-After`) when the app is over its rate (`CUPD_APP_RATE`,
+ * `CUPD_APP_BYTE_RATE`), the same budget its provider sockets draw from.
  */
 export async function handlePublish(
   request: Request,
@@ -46,6 +53,7 @@ export async function handlePublish(
   const verdict = await ctx.auth.authorizePublish(name, header);
   if (!verdict.ok) {
     ctx.log.debug("http publish refused", { app: name, why: verdict.error });
+    ctx.metrics.authFailures.get("http").value++;
     return refuse(statusOf(verdict.error.code), verdict.error);
   }
 
@@ -66,6 +74,15 @@ export async function handlePublish(
     });
   }
 
+  if (!ctx.appRates.admit(name, body.length)) {
+    ctx.metrics.drops.get("rate_limited").value++;
+    return refuse(429, {
+      code: ErrorCode.rateLimited,
+      message: `App "${name}" is over its rate limit; retry later`,
+    });
+  }
+
+  ctx.metrics.httpPublished.value++;
   ctx.hub.publish(name, data);
   return Response.json({ status: "accepted" }, { status: 202 });
 }
@@ -81,6 +98,7 @@ function statusOf(code: ErrorCode): number {
 function refuse(status: number, error: FrameError): Response {
   const headers = new Headers();
   if (status === 401) headers.set("www-authenticate", 'Bearer realm="cupd"');
+  if (status === 429) headers.set("retry-after", "1");
   return Response.json(
     { error: error.code, message: error.message },
     { status, headers },

@@ -8,14 +8,22 @@
 
 import type { AuthPolicy } from "../auth/policy.ts";
 import type { Verdict } from "../protocol/access.ts";
-import type { Effect } from "../protocol/session.ts";
+import type { Effect, SessionState } from "../protocol/session.ts";
 import { Session, type SessionLimits } from "../protocol/session.ts";
-import { CloseCode } from "../protocol/codes.ts";
-import { encode } from "../protocol/messages.ts";
+import { CloseCode, ErrorCode } from "../protocol/codes.ts";
+import { encode, type ServerFrame } from "../protocol/messages.ts";
 import type { Hub, Sink } from "../relay/hub.ts";
 import type { Audience } from "../relay/audience.ts";
 import type { Census } from "../relay/census.ts";
-import type { Fields, Logger } from "../observe/log.ts";
+import type { Clock } from "../relay/clock.ts";
+import type { Logger } from "../observe/log.ts";
+import {
+  type RelayMetrics,
+  type Role,
+  utf8Length,
+} from "../observe/relay_metrics.ts";
+import { Outbox } from "./outbox.ts";
+import { type AppRates, ProviderGate, type Rate } from "./rate_limit.ts";
 
 /** What every socket of an isolate shares. */
 export interface SocketContext {
@@ -31,7 +39,24 @@ export interface SocketContext {
   connections: Connections;
   /** Who may publish and watch which app. */
   auth: AuthPolicy;
+  metrics: RelayMetrics;
+  clock: Clock;
+  /** A widget whose send buffer stays over `bytes` for `ms` is closed. */
+  slowConsumer: { bytes: number; ms: number };
+  /** Rate limit of each provider connection. */
+  providerRate: Rate;
+  /** Rate limits per app, shared with HTTP publish. */
+  appRates: AppRates;
+  /** Rate-limited frames per 10 s before a provider is closed. */
+  rateLimitStrikes: number;
 }
+
+/** Close codes that mean a refused handshake, token or app. */
+const AUTH_CLOSES: ReadonlySet<number> = new Set([
+  CloseCode.authFailed,
+  CloseCode.unknownApp,
+  CloseCode.forbidden,
+]);
 
 /** The open sockets of an isolate, so shutdown can close them all. */
 export class Connections {
@@ -66,55 +91,114 @@ export class Connections {
 }
 
 /** Run the protocol on a freshly upgraded socket. */
-export function attachSocket(socket: WebSocket, ctx: SocketContext): void {
+export function attachSocket(
+  socket: WebSocket,
+  ctx: SocketContext,
+  onClosed: () => void = () => {},
+): void {
   const uid = crypto.randomUUID().replaceAll("-", "").toUpperCase();
-  const session = new Session(uid, ctx.limits, (name) => ctx.auth.access(name));
-  // Bound on first use: with debug off, most sockets never log a line.
-  let fields: Fields = { uid };
-  let bound: Logger | undefined;
-  const log = () => bound ??= ctx.log.child(fields);
-  const debug = ctx.log.enabled("debug");
-  const trace = ctx.log.enabled("trace");
+  const { metrics } = ctx;
+  let gate: ProviderGate | undefined;
+  // The frame being handled is measured once, for metrics and the gate.
+  let measured = "";
+  let bytes = 0;
+  const bytesOf = (text: string) => {
+    if (text !== measured) {
+      measured = text;
+      bytes = utf8Length(text);
+    }
+    return bytes;
+  };
+  const session = new Session(
+    uid,
+    ctx.limits,
+    (name) => ctx.auth.access(name),
+    (name, text) => (gate ??= newGate(ctx)).admit(name, bytesOf(text)),
+  );
+  let log = ctx.log.child({ uid });
   let timer: ReturnType<typeof setTimeout> | undefined;
   let unwatch: (() => void) | undefined;
+  // Apps subscribed by the current batch of effects, awaiting their
+  // acknowledgement, after which their last value is sent.
+  const fresh = new Set<string>();
+  let role: Role | undefined;
 
+  const outbox = new Outbox(
+    socket,
+    { ...ctx.slowConsumer, clock: ctx.clock },
+    (buffered) => closeSlow(buffered),
+    metrics,
+  );
+
+  // Frames the glue itself sends (acks, errors, audience) are counted
+  // here; payloads are counted by the hub, once per fan-out.
   const sink: Sink = {
-    send(frame) {
-      if (socket.readyState === WebSocket.OPEN) socket.send(frame);
+    send(text) {
+      metrics.framesOut.value++;
+      metrics.bytesOut.value += utf8Length(text);
+      outbox.send(text);
     },
+  };
+
+  const track = () => {
+    const next = roleOf(session.state, role);
+    if (next === role) return;
+    metrics.move(role, next);
+    role = next;
+  };
+
+  const send = (frame: ServerFrame) => {
+    if (frame.type === "error") {
+      metrics.errors.get(frame.code).value++;
+      if (frame.code === ErrorCode.rateLimited) {
+        metrics.drops.get("rate_limited").value++;
+      }
+    }
+    sink.send(encode(frame));
+    // Audience frames start once the provider has read its
+    // acknowledgement, whichever check led to it.
+    if (frame.type === "authenticated") {
+      unwatch = ctx.audience.watch(frame.name, sink);
+    }
+  };
+
+  const closeWith = (code: number, reason: string) => {
+    metrics.serverCloses.get(reason).value++;
+    if (AUTH_CLOSES.has(code)) metrics.authFailures.get("ws").value++;
+    socket.close(code, reason);
   };
 
   const apply = (effects: readonly Effect[]) => {
     for (const effect of effects) {
       switch (effect.kind) {
         case "send":
-          sink.send(encode(effect.frame));
-          // Audience frames start once the provider has read its
-          // acknowledgement, whichever check led to it.
-          if (effect.frame.type === "authenticated") {
-            unwatch = ctx.audience.watch(effect.frame.name, sink);
+          send(effect.frame);
+          if (
+            effect.frame.type === "subscribed" &&
+            fresh.delete(effect.frame.name)
+          ) {
+            ctx.hub.replay(effect.frame.name, outbox);
           }
           break;
         case "close":
-          if (debug) {
-            log().debug("closing socket", {
-              code: effect.code,
-              why: effect.reason,
-            });
-          }
-          socket.close(effect.code, effect.reason);
+          log.debug("closing socket", {
+            code: effect.code,
+            why: effect.reason,
+          });
+          closeWith(effect.code, effect.reason);
           break;
         case "authenticate":
-          fields = { ...fields, role: "provider", app: effect.name };
-          bound = undefined;
-          if (debug) log().debug("provider authenticated");
+          log = log.child({ role: "provider", app: effect.name });
+          log.debug("provider authenticated");
           break;
         case "subscribe":
-          ctx.hub.subscribe(effect.name, sink);
+          ctx.hub.subscribe(effect.name, outbox);
+          fresh.add(effect.name);
           ctx.census.setLocal(effect.name, ctx.hub.widgets(effect.name));
           break;
         case "unsubscribe":
-          ctx.hub.unsubscribe(effect.name, sink);
+          ctx.hub.unsubscribe(effect.name, outbox);
+          fresh.delete(effect.name);
           ctx.census.setLocal(effect.name, ctx.hub.widgets(effect.name));
           break;
         case "publish":
@@ -128,12 +212,36 @@ export function attachSocket(socket: WebSocket, ctx: SocketContext): void {
           break;
       }
     }
+    track();
+  };
+
+  // Leave the hub at once: a socket stuck with a full buffer may take
+  // long to report its close, and must receive nothing meanwhile.
+  const release = () => {
+    clearTimeout(timer);
+    outbox.dispose();
+    unwatch?.();
+    unwatch = undefined;
+    apply(session.close());
+  };
+
+  const closeSlow = (buffered: number) => {
+    log.debug("closing slow consumer", { buffered });
+    closeWith(CloseCode.slowConsumer, ErrorCode.slowConsumer);
+    release();
   };
 
   const fail = (what: string, error: unknown) => {
-    log().error("socket handler failed", { what, error });
-    apply(session.close());
-    socket.close(CloseCode.internalError, "internal_error");
+    metrics.faults.get("socket").value++;
+    log.error("socket handler failed", { what, error });
+    try {
+      release();
+      if (socket.readyState < WebSocket.CLOSING) {
+        closeWith(CloseCode.internalError, "internal_error");
+      }
+    } catch (again) {
+      log.error("socket cleanup failed", { what, error: again });
+    }
   };
 
   const guard = (what: string, run: () => void) => {
@@ -156,7 +264,9 @@ export function attachSocket(socket: WebSocket, ctx: SocketContext): void {
   socket.onopen = () =>
     guard("open", () => {
       ctx.connections.add(socket);
-      sink.send(encode(session.welcome(ctx.isolate)));
+      metrics.opened.value++;
+      track();
+      send(session.welcome(ctx.isolate));
       timer = setTimeout(
         () => guard("handshake", () => apply(session.handshakeExpired())),
         ctx.handshakeTimeoutMs,
@@ -165,29 +275,59 @@ export function attachSocket(socket: WebSocket, ctx: SocketContext): void {
 
   socket.onmessage = (event: MessageEvent) =>
     guard("message", () => {
-      if (trace) log().trace("frame in", { frame: event.data });
+      if (log.enabled("trace")) log.trace("frame in", { frame: event.data });
       if (typeof event.data === "string") {
+        metrics.textIn.value++;
+        metrics.bytesIn.value += bytesOf(event.data);
         apply(session.receiveText(event.data));
+        // Forgotten once handled: an idle socket must not pin its last frame.
+        measured = "";
       } else {
+        metrics.binaryIn.value++;
         apply(session.receiveBinary());
       }
-      if (timer !== undefined && session.state.kind !== "greeted") {
-        clearTimeout(timer);
-        timer = undefined;
-      }
+      if (session.state.kind !== "greeted") clearTimeout(timer);
     });
 
-  socket.onclose = (event: CloseEvent) =>
+  let closed = false;
+  socket.onclose = (event: CloseEvent) => {
+    if (closed) return; // a stuck socket may report its close twice
+    closed = true;
+    metrics.closes.get(event.code).value++;
     guard("close", () => {
-      clearTimeout(timer);
       ctx.connections.delete(socket);
-      unwatch?.();
-      apply(session.close());
-      if (debug) log().debug("socket closed", { code: event.code });
+      release();
+      log.debug("socket closed", { code: event.code });
     });
+    onClosed();
+  };
 
   socket.onerror = (event) => {
     const message = event instanceof ErrorEvent ? event.message : "error";
-    if (debug) log().debug("socket error", { message });
+    log.debug("socket error", { message });
   };
+}
+
+/** The metrics role of a session; `verifying` keeps the role it had. */
+function roleOf(state: SessionState, was: Role | undefined): Role | undefined {
+  switch (state.kind) {
+    case "greeted":
+      return "new";
+    case "verifying":
+      return was;
+    case "closed":
+      return undefined;
+    default:
+      return state.kind;
+  }
+}
+
+function newGate(ctx: SocketContext): ProviderGate {
+  return new ProviderGate({
+    connection: ctx.providerRate,
+    apps: ctx.appRates,
+    strikes: ctx.rateLimitStrikes,
+    maxFrameBytes: ctx.limits.maxFrameBytes,
+    clock: ctx.clock,
+  });
 }
