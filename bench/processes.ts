@@ -58,11 +58,19 @@ function cupdEnv(port: number): Record<string, string> {
     ),
   );
   return {
-    // Defaults except what the bench needs: quiet logs, an in-memory
-    // last-value store where there is one. Any CUPD_* variable set for the
-    // bench is passed through, to raise a limit that would interfere.
+    // Defaults except what the bench needs: quiet logs, the in-memory
+    // last-value store, and no limit that the load itself would trip (one
+    // provider sends thousands of payloads a second; every connection
+    // comes from 127.0.0.1). The baseline has no limits at all. Any CUPD_*
+    // variable set for the bench is passed through and wins.
     LOG_LEVEL: "warn",
     CUPD_STORE: "memory",
+    CUPD_PROVIDER_RATE: "0",
+    CUPD_PROVIDER_BYTE_RATE: "0",
+    CUPD_APP_RATE: "0",
+    CUPD_APP_BYTE_RATE: "0",
+    CUPD_MAX_CONNECTIONS: "0",
+    CUPD_MAX_CONNECTIONS_PER_ADDRESS: "0",
     ...passed,
     PORT: String(port),
   };
