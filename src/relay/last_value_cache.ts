@@ -198,7 +198,7 @@ export class LastValueCache {
       this.#log.warn("last values not written at shutdown", {
         count: unwritten.length,
         apps: unwritten.slice(0, LOGGED_APPS),
-        why: flushed ? "write failed" : "store did not answer",
+        why: flushed ? "write failed or timed out" : "store did not answer",
       });
     }
     const released = await this.#within(
