@@ -10,6 +10,7 @@
 import { Hono } from "hono";
 import { handlePublish } from "./server/http_publish.ts";
 import { attachSocket, type SocketContext } from "./server/socket.ts";
+import { STATIC_FILES, staticResponse } from "./server/static_files.ts";
 
 /** What the routes need. */
 export interface AppContext extends SocketContext {
@@ -47,6 +48,11 @@ export function createApp(ctx: AppContext): Hono {
       connections: ctx.connections.size,
       ...ctx.hub.stats(),
     }));
+
+  // The widget library, its types and the debug page built on it.
+  for (const file of STATIC_FILES) {
+    app.get(file.path, () => staticResponse(file));
+  }
 
   app.notFound((c) =>
     c.json({ error: "not_found", message: `No route for ${c.req.path}` }, 404)

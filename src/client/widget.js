@@ -1,0 +1,395 @@
+// @ts-self-types="./widget.d.ts"
+/**
+ * cupd widget client: a dependency-free browser ES module, served by the
+ * relay at `/widget.js`.
+ *
+ * ```js
+ * import { connect } from "/widget.js";
+ * const relay = connect();
+ * relay.subscribe("weather", (value) => render(value));
+ * ```
+ *
+ * One WebSocket carries every subscription of a relay object. It reconnects
+ * with jittered exponential backoff, subscribes every app again (with its
+ * token) after a reconnect, pings so that a dead connection is noticed, and
+ * stops for good on a close code of the "do not reconnect" range
+ * (4500–4999). Types are in `widget.d.ts` beside this file.
+ *
+ * @module
+ */
+
+/** App names the relay accepts. */
+export const APP_NAME = /^[A-Za-z0-9_.-]{1,64}$/;
+
+/** Defaults of every option of {@linkcode connect}. */
+export const DEFAULTS = Object.freeze({
+  minDelayMs: 500,
+  maxDelayMs: 30_000,
+  maxAttempts: Infinity,
+  pingIntervalMs: 25_000,
+  pongTimeoutMs: 10_000,
+  connectTimeoutMs: 10_000,
+});
+
+/**
+ * Error codes about the whole connection. Every other error code answers
+ * one frame the client sent (a `subscribe` or an `unsubscribe`).
+ */
+const CONNECTION_CODES = new Set([
+  "too_many_errors",
+  "payload_too_large",
+  "handshake_timeout",
+  "backlog_full",
+  "internal_error",
+]);
+
+/** Close code the library reports when it gives up on a silent socket. */
+const ABNORMAL_CLOSURE = 1006;
+
+/**
+ * The delay before reconnection attempt `attempt` (1 for the first): the
+ * ceiling `min(maxDelayMs, minDelayMs · 2^(attempt-1))`, of which a random
+ * half is kept, so the delay lies in `[ceiling/2, ceiling]`. Clients cut off
+ * together therefore spread out, and none retries in a tight loop.
+ */
+export function reconnectDelay(attempt, options = {}, random = Math.random) {
+  const min = options.minDelayMs ?? DEFAULTS.minDelayMs;
+  const max = options.maxDelayMs ?? DEFAULTS.maxDelayMs;
+  const exponent = Math.min(Math.max(attempt - 1, 0), 30);
+  const ceiling = Math.min(max, min * 2 ** exponent);
+  return Math.round(ceiling / 2 + random() * ceiling / 2);
+}
+
+/**
+ * What a client does after a close with `code`: `"stop"` for the relay's
+ * "do not reconnect" range 4500–4999 (something must change first), else
+ * `"reconnect"` (4000–4499, and every standard code such as 1001 or 1006).
+ */
+export function closeAction(code) {
+  return code >= 4500 && code <= 4999 ? "stop" : "reconnect";
+}
+
+/**
+ * The WebSocket URL for `url`, which may be relative to the page and may
+ * use http: or https: (mapped to ws: and wss:). Defaults to the serving
+ * origin's `/ws`.
+ */
+export function relayUrl(url) {
+  const base = globalThis.location?.href;
+  if (url === undefined && base === undefined) {
+    throw new TypeError("connect() needs a URL outside a web page");
+  }
+  const resolved = new URL(url ?? "/ws", base);
+  if (resolved.protocol === "http:") resolved.protocol = "ws:";
+  if (resolved.protocol === "https:") resolved.protocol = "wss:";
+  if (resolved.protocol !== "ws:" && resolved.protocol !== "wss:") {
+    throw new TypeError(`Cannot connect to ${resolved.href}: not ws or http`);
+  }
+  return resolved.href;
+}
+
+/**
+ * Open a connection to a cupd relay and keep it open until `close()`.
+ * Returns at once; subscriptions made before the socket opens are sent when
+ * it does.
+ */
+export function connect(url, options = {}) {
+  return new RelayConnection(relayUrl(url), options);
+}
+
+/** Call `fn` without letting its exception break the library's state. */
+function guarded(fn, ...args) {
+  try {
+    fn(...args);
+  } catch (error) {
+    if (typeof globalThis.reportError === "function") {
+      globalThis.reportError(error);
+    } else {
+      // deno-lint-ignore no-console
+      console.error(error);
+    }
+  }
+}
+
+class RelayConnection {
+  #url;
+  #options;
+  /** @type {WebSocket | null} */
+  #ws = null;
+  #state = "connecting";
+  /** Failed attempts since the relay last greeted us. */
+  #attempt = 0;
+  /** name → { token, subs: Set<{ callback, onError }>, last } */
+  #apps = new Map();
+  /** Frames awaiting an answer on this socket, in order. */
+  #pending = [];
+  /** The app the last error frame was about, if it was about one. */
+  #blamed = null;
+  #listeners = new Set();
+  #timers = { connect: 0, ping: 0, pong: 0, retry: 0 };
+
+  constructor(url, options) {
+    this.#url = url;
+    this.#options = { ...DEFAULTS, ...options };
+    if (options.onState) this.#listeners.add(options.onState);
+    this.#open();
+  }
+
+  get url() {
+    return this.#url;
+  }
+
+  get state() {
+    return this.#state;
+  }
+
+  onState(listener) {
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
+  }
+
+  subscribe(name, callback, options = {}) {
+    if (typeof name !== "string") throw new TypeError("name must be a string");
+    if (typeof callback !== "function") {
+      throw new TypeError("callback must be a function");
+    }
+    if (this.#state === "stopped") {
+      throw new Error(`Cannot subscribe to "${name}": the relay is stopped`);
+    }
+
+    const sub = { callback, onError: options.onError };
+    let app = this.#apps.get(name);
+    if (app) {
+      if (options.token !== undefined) app.token = options.token;
+      if (app.last) queueMicrotask(() => this.#replay(app, sub, name));
+    } else {
+      app = { token: options.token, subs: new Set(), last: null };
+      this.#apps.set(name, app);
+      this.#sendSubscribe(name, app);
+    }
+    app.subs.add(sub);
+    return () => this.#unsubscribe(name, app, sub);
+  }
+
+  close() {
+    if (this.#state === "stopped") return;
+    const ws = this.#ws;
+    this.#detach();
+    this.#apps.clear();
+    if (ws) {
+      ws.close(1000, "client_closed");
+      this.#emit({ state: "closed", code: 1000, reason: "client_closed" });
+    }
+    this.#stop(1000, "client_closed");
+  }
+
+  #open() {
+    this.#emit({ state: "connecting", attempt: this.#attempt });
+    let ws;
+    try {
+      ws = new WebSocket(this.#url);
+    } catch (error) {
+      // Only a URL the browser refuses outright gets here; retrying cannot
+      // make it valid.
+      this.#reportError({ code: "invalid_url", message: String(error) });
+      this.#stop(ABNORMAL_CLOSURE, "invalid_url");
+      return;
+    }
+
+    this.#ws = ws;
+    this.#pending = [];
+    this.#blamed = null;
+    this.#timers.connect = setTimeout(
+      () => this.#lost(ABNORMAL_CLOSURE, "connect_timeout"),
+      this.#options.connectTimeoutMs,
+    );
+    ws.onopen = () => this.#opened();
+    ws.onmessage = (event) => this.#receive(event.data);
+    ws.onclose = (event) => this.#lost(event.code, event.reason);
+  }
+
+  #opened() {
+    clearTimeout(this.#timers.connect);
+    this.#emit({ state: "open" });
+    for (const [name, app] of this.#apps) this.#sendSubscribe(name, app);
+    this.#timers.ping = setInterval(
+      () => this.#ping(),
+      this.#options.pingIntervalMs,
+    );
+  }
+
+  #ping() {
+    this.#send({ type: "ping" });
+    if (this.#timers.pong) return;
+    this.#timers.pong = setTimeout(
+      () => this.#lost(ABNORMAL_CLOSURE, "ping_timeout"),
+      this.#options.pongTimeoutMs,
+    );
+  }
+
+  #receive(text) {
+    // Any frame proves the connection alive, not only a pong.
+    clearTimeout(this.#timers.pong);
+    this.#timers.pong = 0;
+    this.#blamed = null;
+
+    let frame;
+    try {
+      frame = JSON.parse(text);
+    } catch {
+      return;
+    }
+    if (frame === null || typeof frame !== "object") return;
+
+    switch (frame.type) {
+      case "welcome":
+        this.#attempt = 0;
+        return;
+      case "subscribed":
+      case "unsubscribed":
+        this.#answered(frame.name);
+        return;
+      case "data":
+        this.#deliver(frame);
+        return;
+      case "error":
+        this.#failed(frame);
+        return;
+    }
+  }
+
+  #deliver(frame) {
+    const app = this.#apps.get(frame.name);
+    if (!app || !("data" in frame)) return;
+
+    app.last = { data: frame.data };
+    const info = { name: frame.name, retained: frame.retained === true };
+    for (const sub of [...app.subs]) {
+      if (app.subs.has(sub)) guarded(sub.callback, frame.data, info);
+    }
+  }
+
+  /** Late subscribers of an app already watched get its last value. */
+  #replay(app, sub, name) {
+    if (!app.subs.has(sub) || !app.last) return;
+    guarded(sub.callback, app.last.data, { name, retained: true });
+  }
+
+  #answered(name) {
+    const index = this.#pending.findIndex((entry) => entry.name === name);
+    if (index >= 0) this.#pending.splice(index, 1);
+  }
+
+  /**
+   * An error frame answers the oldest pending frame unless its code is
+   * about the whole connection: the relay handles a socket's frames in
+   * order, so answers come back in the order the frames went out. A failed
+   * `subscribe` drops that app and is reported to its subscribers; the other
+   * apps are not affected.
+   */
+  #failed(frame) {
+    const error = {
+      code: String(frame.code),
+      message: String(frame.message ?? ""),
+    };
+    const head = CONNECTION_CODES.has(error.code)
+      ? undefined
+      : this.#pending.shift();
+    if (!head) {
+      this.#reportError(error);
+      return;
+    }
+    // The app was dropped locally already; nothing is left to report.
+    if (head.type === "unsubscribe") return;
+
+    this.#blamed = head.name;
+    const app = this.#apps.get(head.name);
+    if (!app) return;
+    this.#apps.delete(head.name);
+    const appError = { ...error, name: head.name };
+    for (const sub of app.subs) {
+      if (sub.onError) guarded(sub.onError, appError);
+    }
+    this.#reportError(appError);
+  }
+
+  #reportError(error) {
+    if (this.#options.onError) guarded(this.#options.onError, error);
+  }
+
+  #sendSubscribe(name, app) {
+    if (this.#ws?.readyState !== WebSocket.OPEN) return;
+    const frame = { type: "subscribe", name };
+    if (app.token !== undefined) frame.token = app.token;
+    this.#send(frame);
+    this.#pending.push({ type: "subscribe", name });
+  }
+
+  #unsubscribe(name, app, sub) {
+    if (!app.subs.delete(sub) || app.subs.size > 0) return;
+    if (this.#apps.get(name) !== app) return;
+
+    this.#apps.delete(name);
+    if (this.#ws?.readyState !== WebSocket.OPEN) return;
+    this.#send({ type: "unsubscribe", name });
+    this.#pending.push({ type: "unsubscribe", name });
+  }
+
+  #send(frame) {
+    if (this.#ws?.readyState !== WebSocket.OPEN) return;
+    this.#ws.send(JSON.stringify(frame));
+  }
+
+  /** The socket closed, or is given up for silent: reconnect or stop. */
+  #lost(code, reason) {
+    const ws = this.#ws;
+    if (!ws) return;
+    this.#detach();
+    if (ws.readyState < WebSocket.CLOSING) ws.close(1000, reason);
+    this.#emit({ state: "closed", code, reason });
+
+    // A refusal aimed at one app (a bad token, an unknown app) closes the
+    // socket with a "do not reconnect" code, but that app has been dropped
+    // above, so the others may come back.
+    const blamed = this.#blamed !== null;
+    if (closeAction(code) === "stop" && !blamed) {
+      this.#stop(code, reason);
+      return;
+    }
+    if (this.#attempt >= this.#options.maxAttempts) {
+      this.#stop(code, reason);
+      return;
+    }
+
+    this.#attempt++;
+    const delay = reconnectDelay(this.#attempt, this.#options);
+    this.#emit({ state: "reconnecting", attempt: this.#attempt, delay });
+    this.#timers.retry = setTimeout(() => {
+      this.#timers.retry = 0;
+      this.#open();
+    }, delay);
+  }
+
+  /** Forget the current socket and stop every timer. */
+  #detach() {
+    const ws = this.#ws;
+    if (ws) ws.onopen = ws.onmessage = ws.onclose = null;
+    this.#ws = null;
+    this.#pending = [];
+    clearTimeout(this.#timers.connect);
+    clearInterval(this.#timers.ping);
+    clearTimeout(this.#timers.pong);
+    clearTimeout(this.#timers.retry);
+    this.#timers = { connect: 0, ping: 0, pong: 0, retry: 0 };
+  }
+
+  #stop(code, reason) {
+    this.#detach();
+    this.#emit({ state: "stopped", code, reason });
+  }
+
+  #emit(event) {
+    this.#state = event.state;
+    for (const listener of [...this.#listeners]) guarded(listener, event);
+  }
+}

@@ -1,0 +1,58 @@
+/**
+ * The files the relay serves to browsers: the widget library, its types and
+ * the debug page. Each is read once, when this module loads, from beside
+ * the source, so a request never touches the disk and a missing file stops
+ * the relay at start rather than failing a page later.
+ *
+ * @module
+ */
+
+/** A file served as is. */
+export interface StaticFile {
+  /** The route, for example `/widget.js`. */
+  path: string;
+  contentType: string;
+  body: string;
+  /** Whether pages of any origin may load it (the widget library). */
+  shared: boolean;
+}
+
+const HTML = "text/html; charset=utf-8";
+const SCRIPT = "text/javascript; charset=utf-8";
+const TYPES = "application/typescript; charset=utf-8";
+
+function load(
+  path: string,
+  file: string,
+  contentType: string,
+  shared = false,
+): StaticFile {
+  const url = new URL(file, import.meta.url);
+  return { path, contentType, body: Deno.readTextFileSync(url), shared };
+}
+
+/**
+ * Every static route. `no-cache` lets browsers keep a copy but revalidate
+ * it, so a page never runs a library older than the relay it talks to.
+ */
+export const STATIC_FILES: readonly StaticFile[] = [
+  load("/", "../public/index.html", HTML),
+  load("/debug.js", "../client/debug_page.js", SCRIPT),
+  load("/widget.js", "../client/widget.js", SCRIPT, true),
+  load("/widget.d.ts", "../client/widget.d.ts", TYPES, true),
+];
+
+/**
+ * The response for one static file. The library is shared with every
+ * origin: a page elsewhere loads `/widget.js` as a module script, which
+ * browsers fetch with CORS.
+ */
+export function staticResponse(file: StaticFile): Response {
+  const headers = new Headers({
+    "content-type": file.contentType,
+    "cache-control": "no-cache",
+    "x-content-type-options": "nosniff",
+  });
+  if (file.shared) headers.set("access-control-allow-origin", "*");
+  return new Response(file.body, { headers });
+}

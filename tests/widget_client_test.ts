@@ -1,0 +1,322 @@
+/**
+ * The widget library (`src/client/widget.js`) run by Deno against a real
+ * relay and against scripted stand-ins: values, per-app errors, reconnects,
+ * keepalive and a clean close. The same module runs in Chromium in
+ * tests/widget_browser_test.ts.
+ */
+
+import { deepStrictEqual, ok, strictEqual } from "node:assert/strict";
+import {
+  connect,
+  type ConnectOptions,
+  type Relay,
+  type RelayError,
+  type StateEvent,
+} from "../src/client/widget.js";
+import {
+  eventually,
+  TestClient,
+  type TestRelay,
+  withRelay,
+} from "./helpers.ts";
+import { makeApp, registryJson } from "./auth_helpers.ts";
+import { type StandIn, standIn } from "./widget_stand_in.ts";
+
+/** Fast reconnects, so tests do not wait on production delays. */
+const FAST: ConnectOptions = { minDelayMs: 20, maxDelayMs: 100 };
+
+/** A relay connection that records its state events. */
+function open(url: string, options: ConnectOptions = {}) {
+  const events: StateEvent[] = [];
+  const relay = connect(url, {
+    ...FAST,
+    ...options,
+    onState: (event) => events.push(event),
+  });
+  const states = () => events.map((event) => event.state);
+  return { relay, events, states };
+}
+
+/** Wait until the relay has `count` widget subscriptions. */
+function subscriptions(relay: TestRelay, count: number): Promise<void> {
+  return eventually(() => relay.relay.hub.stats().subscriptions === count);
+}
+
+/** Close `relay` and wait until the server saw its socket go. */
+async function closeOn(relay: Relay, sockets: () => number): Promise<void> {
+  relay.close();
+  await eventually(() => sockets() === 0);
+}
+
+Deno.test("widget receives exactly the provider's values, in order", async () => {
+  await withRelay({}, async (server) => {
+    const { relay } = open(server.url);
+    const received: unknown[] = [];
+    relay.subscribe("weather", (data) => received.push(data));
+    await subscriptions(server, 1);
+
+    const values = [{ t: 21.5, tags: ["a"] }, "text", 0, null, [1, [2]], true];
+    const provider = await TestClient.provider(server.url, "weather");
+    for (const data of values) provider.send({ type: "data", data });
+    await eventually(() => received.length === values.length);
+    deepStrictEqual(received, values);
+
+    await provider.close();
+    await closeOn(relay, () => server.relay.connections.size);
+  });
+});
+
+Deno.test("unsubscribing stops delivery and releases the relay's subscription", async () => {
+  await withRelay({}, async (server) => {
+    const { relay } = open(server.url);
+    const first: unknown[] = [];
+    const second: unknown[] = [];
+    const stopFirst = relay.subscribe("app", (data) => first.push(data));
+    const stopSecond = relay.subscribe("app", (data) => second.push(data));
+    await subscriptions(server, 1);
+    const provider = await TestClient.provider(server.url, "app");
+
+    provider.send({ type: "data", data: 1 });
+    await eventually(() => second.length === 1);
+    stopFirst();
+    provider.send({ type: "data", data: 2 });
+    await eventually(() => second.length === 2);
+    deepStrictEqual(first, [1]);
+
+    stopSecond();
+    await subscriptions(server, 0);
+    await provider.close();
+    await closeOn(relay, () => server.relay.connections.size);
+  });
+});
+
+Deno.test("a refused subscription reaches its onError and spares the others", async () => {
+  await withRelay({}, async (server) => {
+    const errors: RelayError[] = [];
+    const { relay } = open(server.url, { onError: (e) => errors.push(e) });
+    const bad: RelayError[] = [];
+    relay.subscribe("not a name", () => {}, { onError: (e) => bad.push(e) });
+    const received: unknown[] = [];
+    relay.subscribe("good", (data) => received.push(data));
+    await subscriptions(server, 1);
+
+    const provider = await TestClient.provider(server.url, "good");
+    provider.send({ type: "data", data: "still here" });
+    await eventually(() => received.length === 1);
+    strictEqual(bad.length, 1);
+    strictEqual(bad[0].code, "invalid_name");
+    strictEqual(bad[0].name, "not a name");
+    deepStrictEqual(errors, bad);
+    deepStrictEqual(received, ["still here"]);
+
+    await provider.close();
+    await closeOn(relay, () => server.relay.connections.size);
+  });
+});
+
+Deno.test("a refused token drops its app; the others come back after the close", async () => {
+  const secret = await makeApp("secret");
+  const env = { CUPD_APPS: registryJson([secret], [secret]) };
+  await withRelay(env, async (server) => {
+    const { relay, events } = open(server.url);
+    const refused: RelayError[] = [];
+    const received: unknown[] = [];
+    relay.subscribe("public", (data) => received.push(data));
+    relay.subscribe("secret", () => {}, {
+      token: "not.a.token",
+      onError: (error) => refused.push(error),
+    });
+
+    // The relay closes the socket (4503) over the token; the library drops
+    // "secret" and subscribes "public" again on a new socket.
+    await eventually(() => refused.length === 1);
+    strictEqual(refused[0].name, "secret");
+    ok(refused[0].code.startsWith("token_"), refused[0].code);
+    await eventually(() =>
+      events.some((e) => e.state === "closed" && e.code === 4503)
+    );
+    await eventually(() => events.at(-1)?.state === "open");
+    await subscriptions(server, 1);
+
+    const provider = await TestClient.provider(server.url, "public");
+    provider.send({ type: "data", data: "after" });
+    await eventually(() => received.length === 1);
+    deepStrictEqual(received, ["after"]);
+
+    await provider.close();
+    await closeOn(relay, () => server.relay.connections.size);
+  });
+});
+
+/** Run `body` with a stand-in, and always close it. */
+async function withStandIn(
+  script: Parameters<typeof standIn>[0],
+  body: (server: StandIn) => Promise<void>,
+): Promise<void> {
+  const server = standIn(script);
+  try {
+    await body(server);
+  } finally {
+    await server.close();
+  }
+}
+
+const welcome = (s: { send(frame: object): void }) =>
+  s.send({ type: "welcome", uid: "0".repeat(32) });
+
+Deno.test("a do-not-reconnect close (4501) stops for good", async () => {
+  await withStandIn({
+    onOpen: (s) => {
+      welcome(s);
+      s.socket.close(4501, "uid_mismatch");
+    },
+  }, async (server) => {
+    const { relay, events } = open(server.url);
+    relay.subscribe("app", () => {});
+    await eventually(() => relay.state === "stopped");
+    deepStrictEqual(events.at(-1), {
+      state: "stopped",
+      code: 4501,
+      reason: "uid_mismatch",
+    });
+
+    // Any retry would come within 100 ms (FAST); wait ten times that.
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+    strictEqual(server.connections, 1);
+    ok(!events.some((e) => e.state === "reconnecting"));
+    await eventually(() => server.open === 0);
+  });
+});
+
+Deno.test("reconnect codes retry with capped jittered delays, up to maxAttempts", async () => {
+  await withStandIn({
+    // No welcome: the relay never accepted us, so attempts add up.
+    onOpen: (s) => s.socket.close(4000, "shutting_down"),
+  }, async (server) => {
+    const { relay, events } = open(server.url, {
+      minDelayMs: 40,
+      maxDelayMs: 100,
+      maxAttempts: 4,
+    });
+    await eventually(() => relay.state === "stopped");
+
+    const retries = events.filter((e) => e.state === "reconnecting");
+    deepStrictEqual(retries.map((e) => e.attempt), [1, 2, 3, 4]);
+    const bounds = [[20, 40], [40, 80], [50, 100], [50, 100]];
+    retries.forEach((event, i) => {
+      const [low, high] = bounds[i];
+      ok(event.delay >= low && event.delay <= high, JSON.stringify(event));
+    });
+    deepStrictEqual(events.at(-1), {
+      state: "stopped",
+      code: 4000,
+      reason: "shutting_down",
+    });
+    strictEqual(server.connections, 5);
+    await eventually(() => server.open === 0);
+  });
+});
+
+Deno.test("every subscription is sent again, with its token, after a reconnect", async () => {
+  await withStandIn({
+    onOpen: welcome,
+    onFrame: (s, frame) => {
+      if (frame.type !== "subscribe") return;
+      s.send({ type: "subscribed", name: frame.name });
+      if (s.index === 1 && s.frames.length === 2) {
+        s.socket.close(4000, "shutting_down");
+      }
+    },
+  }, async (server) => {
+    const { relay } = open(server.url);
+    relay.subscribe("a", () => {});
+    relay.subscribe("b", () => {}, { token: "jwt-b" });
+    await eventually(() => server.sockets[1]?.frames.length === 2);
+
+    const sent = server.sockets.map((s) => s.frames);
+    deepStrictEqual(sent[0], sent[1]);
+    deepStrictEqual(sent[1], [
+      { type: "subscribe", name: "a" },
+      { type: "subscribe", name: "b", token: "jwt-b" },
+    ]);
+    await closeOn(relay, () => server.open);
+  });
+});
+
+Deno.test("a silent connection is declared dead and replaced", async () => {
+  await withStandIn({ onOpen: welcome }, async (server) => {
+    const { relay, events } = open(server.url, {
+      pingIntervalMs: 50,
+      pongTimeoutMs: 100,
+    });
+    await eventually(() => server.connections === 2);
+
+    const pings = server.sockets[0].frames.filter((f) => f.type === "ping");
+    ok(pings.length >= 1);
+    ok(events.some((e) => e.state === "closed" && e.reason === "ping_timeout"));
+    await closeOn(relay, () => server.open);
+  });
+});
+
+Deno.test("answered pings keep the connection", async () => {
+  await withStandIn({
+    onOpen: welcome,
+    onFrame: (s, frame) => frame.type === "ping" && s.send({ type: "pong" }),
+  }, async (server) => {
+    const { relay, states } = open(server.url, {
+      pingIntervalMs: 30,
+      pongTimeoutMs: 60,
+    });
+    await eventually(() => server.sockets[0]?.frames.length >= 10);
+    strictEqual(server.connections, 1);
+    deepStrictEqual(states(), ["connecting", "open"]);
+    await closeOn(relay, () => server.open);
+  });
+});
+
+Deno.test("retained values are data too, marked retained", async () => {
+  await withStandIn({
+    onOpen: welcome,
+    onFrame: (s, frame) => {
+      if (frame.type !== "subscribe") return;
+      s.send({ type: "subscribed", name: frame.name });
+      s.send({ type: "data", name: frame.name, data: 1, retained: true });
+      s.send({ type: "data", name: frame.name, data: 2 });
+    },
+  }, async (server) => {
+    const { relay } = open(server.url);
+    const first: [unknown, boolean][] = [];
+    relay.subscribe("app", (data, info) => first.push([data, info.retained]));
+    await eventually(() => first.length === 2);
+    deepStrictEqual(first, [[1, true], [2, false]]);
+
+    // A second callback for the same app gets the last value at once.
+    const late: [unknown, boolean][] = [];
+    relay.subscribe("app", (data, info) => late.push([data, info.retained]));
+    await eventually(() => late.length === 1);
+    deepStrictEqual(late, [[2, true]]);
+    await closeOn(relay, () => server.open);
+  });
+});
+
+Deno.test("close() while retrying stops every timer and never reconnects", async () => {
+  await withStandIn({
+    onOpen: (s) => s.socket.close(4000, "shutting_down"),
+  }, async (server) => {
+    const { relay, events } = open(server.url, {
+      minDelayMs: 200,
+      maxDelayMs: 200,
+    });
+    await eventually(() => relay.state === "reconnecting");
+    relay.close();
+    deepStrictEqual(events.at(-1), {
+      state: "stopped",
+      code: 1000,
+      reason: "client_closed",
+    });
+
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    strictEqual(server.connections, 1);
+    await eventually(() => server.open === 0);
+  });
+});
