@@ -49,7 +49,21 @@ export interface Config {
   presenceIntervalMs: number;
   /** Silence after which an isolate's widget counts are forgotten. */
   presenceTtlMs: number;
+  /** Where last values are kept; see {@linkcode STORES}. */
+  store: Store;
+  /** Deno KV file for the `kv` store; empty takes `Deno.openKv()`'s. */
+  kvPath: string;
+  /** Time a last value is kept after its publish; 0 keeps it for ever. */
+  lastValueTtlMs: number;
+  /** Time payloads wait before their app's last value is written. */
+  lastValueFlushMs: number;
 }
+
+/** Kinds of last-value store. */
+export const STORES = ["kv", "memory", "redis", "none"] as const;
+
+/** One of {@linkcode STORES}. */
+export type Store = typeof STORES[number];
 
 /** One environment variable: its name, default and meaning. */
 interface Variable {
@@ -136,6 +150,21 @@ export const VARIABLES: readonly Variable[] = [
     schema: int(20, 600_000),
     fallback: "3000",
   },
+  // kv, memory, redis or none; unset: redis with REDIS_URL, else kv.
+  { key: "store", env: "CUPD_STORE", schema: z.enum(STORES) },
+  { key: "kvPath", env: "CUPD_KV_PATH", schema: z.string(), fallback: "" },
+  {
+    key: "lastValueTtlMs",
+    env: "CUPD_LAST_VALUE_TTL_MS",
+    schema: int(0, 31_536_000_000),
+    fallback: "86400000",
+  },
+  {
+    key: "lastValueFlushMs",
+    env: "CUPD_LAST_VALUE_FLUSH_MS",
+    schema: int(1, 60_000),
+    fallback: "250",
+  },
 ];
 
 /** A configuration value that cannot be used. */
@@ -168,6 +197,7 @@ export function loadConfig(
   }
   config.apps = registryOf(config as unknown as Config);
   checkPresence(config as unknown as Config);
+  checkStore(config as unknown as Config);
   return config as unknown as Config;
 }
 
@@ -187,4 +217,45 @@ function checkPresence(config: Config): void {
     "CUPD_PRESENCE_TTL_MS",
     `must be at least twice CUPD_PRESENCE_INTERVAL_MS (got ${config.presenceTtlMs} and ${config.presenceIntervalMs})`,
   );
+}
+
+/** Pick the default store, and refuse one that cannot work here. */
+function checkStore(config: Config): void {
+  config.store ??= config.redisUrl ? "redis" : "kv";
+  if (config.store === "redis" && !config.redisUrl) {
+    throw new ConfigError("CUPD_STORE", "redis needs REDIS_URL");
+  }
+  if (config.store !== "kv") return;
+
+  if (typeof Deno.openKv !== "function") {
+    throw new ConfigError(
+      "CUPD_STORE",
+      "kv needs Deno KV: run with --unstable-kv, or choose memory, redis or none",
+    );
+  }
+  const dir = parentOf(config.kvPath);
+  if (dir !== undefined && !isDirectory(dir)) {
+    throw new ConfigError(
+      "CUPD_KV_PATH",
+      `directory "${dir}" does not exist (got "${config.kvPath}")`,
+    );
+  }
+}
+
+/** The directory a KV file would be created in; none for special paths. */
+function parentOf(path: string): string | undefined {
+  if (path === "" || path === ":memory:") return undefined;
+  const cut = path.lastIndexOf("/");
+  if (cut < 0) return ".";
+  return cut === 0 ? "/" : path.slice(0, cut);
+}
+
+/** Whether `path` is a directory; true when it cannot be checked. */
+function isDirectory(path: string): boolean {
+  try {
+    return Deno.statSync(path).isDirectory;
+  } catch (error) {
+    return !(error instanceof Deno.errors.NotFound ||
+      error instanceof Deno.errors.NotADirectory);
+  }
 }

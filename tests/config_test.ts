@@ -17,6 +17,10 @@ Deno.test("config has documented defaults", () => {
     audienceIntervalMs: 250,
     presenceIntervalMs: 1000,
     presenceTtlMs: 3000,
+    store: "kv",
+    kvPath: "",
+    lastValueTtlMs: 86400000,
+    lastValueFlushMs: 250,
   });
 });
 

@@ -27,14 +27,19 @@ export interface TestRelay {
 /**
  * Start a relay with `env` overrides, on port 0 unless `env.PORT` is set.
  * Presence is in memory, so relays of one test process never count each
- * other's widgets unless they share a network.
+ * other's widgets unless they share a network. Last values are kept in
+ * memory unless `env.CUPD_STORE` asks for another store.
  */
 export function startRelay(
   env: Record<string, string> = {},
   bus: Bus = new MemoryBus(),
   presence: PresenceChannel = new MemoryPresence(),
 ): TestRelay {
-  const config = loadConfig({ LOG_LEVEL: "silent", ...env });
+  const config = loadConfig({
+    LOG_LEVEL: "silent",
+    CUPD_STORE: "memory",
+    ...env,
+  });
   const log = new Logger(config.logLevel);
   const relay = createRelay({ config, log, bus, presence });
   const port = env.PORT ? config.port : 0;
@@ -201,6 +206,12 @@ export interface ParallelRelay {
 
 const ROOT = new URL("../", import.meta.url);
 
+/**
+ * Relay processes keep last values in memory unless a test asks otherwise,
+ * so no run sees values left by an earlier one in the default KV file.
+ */
+export const MEMORY_STORE: Record<string, string> = { CUPD_STORE: "memory" };
+
 /** A free loopback port, found by binding port 0 and letting it go. */
 export function freePort(): number {
   const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
@@ -227,7 +238,7 @@ export async function serveParallel(
       "main.ts",
     ],
     cwd: ROOT,
-    env: { DENO_JOBS: "2", LOG_LEVEL: "warn", ...env },
+    env: { DENO_JOBS: "2", LOG_LEVEL: "warn", ...MEMORY_STORE, ...env },
     stdout: "null",
     stderr: "piped",
   }).spawn();
@@ -261,7 +272,7 @@ export async function startRelayProcess(
   const child = new Deno.Command(Deno.execPath(), {
     args: ["run", "--allow-all", "--unstable-kv", "main.ts"],
     cwd: ROOT,
-    env: { LOG_LEVEL: "warn", ...env, PORT: String(port) },
+    env: { LOG_LEVEL: "warn", ...MEMORY_STORE, ...env, PORT: String(port) },
     stdout: "null",
     stderr: "piped",
   }).spawn();

@@ -5,7 +5,7 @@
  * @module
  */
 
-import { TestClient } from "./helpers.ts";
+import { MEMORY_STORE, TestClient } from "./helpers.ts";
 
 /** A client that read its welcome. */
 export type Connected = TestClient & { uid: string };
@@ -36,7 +36,12 @@ export async function serveParallel(
       "--port=0",
       MAIN,
     ],
-    env: { DENO_JOBS: String(isolates), LOG_LEVEL: "warn", ...env },
+    env: {
+      DENO_JOBS: String(isolates),
+      LOG_LEVEL: "warn",
+      ...MEMORY_STORE,
+      ...env,
+    },
     stdin: "null",
     stdout: "null",
     stderr: "piped",

@@ -7,11 +7,20 @@
  * arriving from the bus go to local widgets only, so each widget gets each
  * payload exactly once whichever isolate its provider is on.
  *
+ * With a {@linkcode LastValueCache}, every payload also becomes its app's
+ * last value, and {@linkcode Hub.replay} gives it to a new subscriber first.
+ * When the value must be read from the store, the hub holds that widget's
+ * live frames until the read settles, and drops the read value if a live
+ * frame came meanwhile: a widget never sees a retained value older than a
+ * live one, nor a payload twice.
+ *
  * @module
  */
 
 import { encodeData } from "../protocol/messages.ts";
 import type { Bus } from "./bus.ts";
+import { retainedFrame } from "./last_value.ts";
+import type { LastValueCache } from "./last_value_cache.ts";
 
 /** Where the hub sends frames for one widget socket. */
 export interface Sink {
@@ -30,10 +39,15 @@ export interface HubStats {
 /** Local fan-out for one isolate, joined to the others through a bus. */
 export class Hub {
   readonly #bus: Bus;
+  readonly #lastValues: LastValueCache | undefined;
   readonly #apps = new Map<string, Set<Sink>>();
+  /** Live frames held per app and widget while its last value is read. */
+  readonly #holds = new Map<string, Map<Sink, string[]>>();
 
-  constructor(bus: Bus) {
+  /** Without `lastValues` nothing is retained. */
+  constructor(bus: Bus, lastValues?: LastValueCache) {
     this.#bus = bus;
+    this.#lastValues = lastValues;
   }
 
   /** Add a widget to an app. Idempotent. */
@@ -42,7 +56,11 @@ export class Hub {
     if (!sinks) {
       sinks = new Set();
       this.#apps.set(app, sinks);
-      this.#bus.subscribe(app, (frame) => this.#deliver(app, frame));
+      this.#lastValues?.watch(app);
+      this.#bus.subscribe(app, (frame) => {
+        this.#lastValues?.heard(app, frame);
+        this.#deliver(app, frame);
+      });
     }
     sinks.add(sink);
   }
@@ -50,10 +68,36 @@ export class Hub {
   /** Remove a widget from an app. Idempotent. */
   unsubscribe(app: string, sink: Sink): void {
     const sinks = this.#apps.get(app);
-    if (!sinks?.delete(sink) || sinks.size > 0) return;
+    if (!sinks?.delete(sink)) return;
+    this.#unhold(app, sink);
+    if (sinks.size > 0) return;
 
     this.#apps.delete(app);
+    this.#lastValues?.unwatch(app);
     this.#bus.unsubscribe(app);
+  }
+
+  /**
+   * Send the app's last value, marked `"retained":true`, to a widget that
+   * has just subscribed, before any live frame. Call it right after the
+   * subscription is acknowledged. Does nothing without a last value, or
+   * when the widget is not subscribed.
+   */
+  replay(app: string, sink: Sink): void {
+    const values = this.#lastValues;
+    if (!values || !this.#apps.get(app)?.has(sink)) return;
+
+    const known = values.peek(app);
+    if (known) {
+      if (known.frame !== undefined) sink.send(retainedFrame(known.frame));
+      return;
+    }
+
+    const held: string[] = [];
+    let holds = this.#holds.get(app);
+    if (!holds) this.#holds.set(app, holds = new Map());
+    holds.set(sink, held);
+    values.load(app).then((frame) => this.#release(app, sink, held, frame));
   }
 
   /**
@@ -62,6 +106,7 @@ export class Hub {
    */
   publish(app: string, data: unknown): number {
     const frame = encodeData(app, data);
+    this.#lastValues?.published(app, frame);
     const delivered = this.#deliver(app, frame);
     this.#bus.publish(app, frame);
     return delivered;
@@ -82,7 +127,35 @@ export class Hub {
   #deliver(app: string, frame: string): number {
     const sinks = this.#apps.get(app);
     if (!sinks) return 0;
-    for (const sink of sinks) sink.send(frame);
+    const holds = this.#holds.get(app);
+    for (const sink of sinks) {
+      const held = holds?.get(sink);
+      if (held) held.push(frame);
+      else sink.send(frame);
+    }
     return sinks.size;
+  }
+
+  /** The read for `held` settled: send the value unless a live one won. */
+  #release(
+    app: string,
+    sink: Sink,
+    held: string[],
+    frame: string | undefined,
+  ): void {
+    // Unsubscribed (and maybe subscribed again) meanwhile: not ours.
+    if (this.#holds.get(app)?.get(sink) !== held) return;
+    this.#unhold(app, sink);
+
+    if (held.length === 0 && frame !== undefined) {
+      sink.send(retainedFrame(frame));
+    }
+    for (const live of held) sink.send(live);
+  }
+
+  #unhold(app: string, sink: Sink): void {
+    const holds = this.#holds.get(app);
+    if (!holds?.delete(sink) || holds.size > 0) return;
+    this.#holds.delete(app);
   }
 }

@@ -19,6 +19,9 @@ import { type Clock, systemClock } from "../relay/clock.ts";
 import type { PresenceChannel } from "../relay/presence.ts";
 import { BroadcastPresence } from "../relay/presence_broadcast.ts";
 import type { Logger } from "../observe/log.ts";
+import type { LastValueStore } from "../relay/last_value.ts";
+import type { LastValueCache } from "../relay/last_value_cache.ts";
+import { createLastValues, createStore } from "./last_values.ts";
 import { Connections } from "./socket.ts";
 
 /** What {@linkcode createRelay} needs; the bus defaults to broadcast. */
@@ -32,12 +35,16 @@ export interface RelayOptions {
   clock?: Clock;
   /** Short id of this isolate, sent in `welcome`. */
   isolate?: string;
+  /** Last-value store; defaults to the one `config.store` names. */
+  store?: LastValueStore;
 }
 
 /** A running relay of one isolate. */
 export interface Relay {
   readonly isolate: string;
   readonly hub: Hub;
+  /** This isolate's last values; `undefined` when the store is `none`. */
+  readonly lastValues: LastValueCache | undefined;
   /** Widget counts over every isolate. */
   readonly census: Census;
   readonly connections: Connections;
@@ -53,11 +60,13 @@ export function createRelay(options: RelayOptions): Relay {
   const isolate = options.isolate ?? crypto.randomUUID().slice(0, 8);
   const log = options.log.child({ isolate });
   const bus = options.bus ?? createBus(config, log, isolate);
-  const hub = new Hub(bus);
+  const clock = options.clock ?? systemClock;
+  const store = options.store ?? createStore(config, log);
+  const lastValues = createLastValues(config, log, clock, store);
+  const hub = new Hub(bus, lastValues);
   const connections = new Connections();
   const auth = new AuthPolicy(config.authMode, config.apps);
   log.info("auth policy", { mode: auth.mode, apps: auth.size });
-  const clock = options.clock ?? systemClock;
   // Audience and census call each other; `census` below is only read
   // once a provider connects, long after both exist.
   const audience = new Audience(
@@ -99,10 +108,20 @@ export function createRelay(options: RelayOptions): Relay {
       await connections.closeAll(CloseCode.shuttingDown, "shutting_down");
       audience.close();
       await census.close();
+      // After the sockets: no payload arrives that would miss the flush.
+      await lastValues?.close();
       await bus.close();
     })();
 
-  return { isolate, hub, census, connections, fetch: app.fetch, shutdown };
+  return {
+    isolate,
+    hub,
+    lastValues,
+    census,
+    connections,
+    fetch: app.fetch,
+    shutdown,
+  };
 }
 
 /** Redis when configured, so several machines act as one; else broadcast. */

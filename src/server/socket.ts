@@ -72,6 +72,9 @@ export function attachSocket(socket: WebSocket, ctx: SocketContext): void {
   let log = ctx.log.child({ uid });
   let timer: ReturnType<typeof setTimeout> | undefined;
   let unwatch: (() => void) | undefined;
+  // Apps subscribed by the current batch of effects, awaiting their
+  // acknowledgement, after which their last value is sent.
+  const fresh = new Set<string>();
 
   const sink: Sink = {
     send(frame) {
@@ -89,6 +92,12 @@ export function attachSocket(socket: WebSocket, ctx: SocketContext): void {
           if (effect.frame.type === "authenticated") {
             unwatch = ctx.audience.watch(effect.frame.name, sink);
           }
+          if (
+            effect.frame.type === "subscribed" &&
+            fresh.delete(effect.frame.name)
+          ) {
+            ctx.hub.replay(effect.frame.name, sink);
+          }
           break;
         case "close":
           log.debug("closing socket", {
@@ -103,10 +112,12 @@ export function attachSocket(socket: WebSocket, ctx: SocketContext): void {
           break;
         case "subscribe":
           ctx.hub.subscribe(effect.name, sink);
+          fresh.add(effect.name);
           ctx.census.setLocal(effect.name, ctx.hub.widgets(effect.name));
           break;
         case "unsubscribe":
           ctx.hub.unsubscribe(effect.name, sink);
+          fresh.delete(effect.name);
           ctx.census.setLocal(effect.name, ctx.hub.widgets(effect.name));
           break;
         case "publish":
