@@ -17,19 +17,34 @@ const framesView = $("frames");
 const appsView = $("apps");
 const summary = $("summary");
 const empty = $("empty");
+const bar = $("bar");
 
 /** name → { stop, count, chip } */
 const watched = new Map();
 let total = 0;
 
 const relay = connect(undefined, { onState: showState });
+$("url").textContent = relay.url;
+
+let lost = false;
 
 function showState(event) {
   stateView.dataset.state = event.state;
   stateView.textContent = describeState(event);
-  if (event.state === "stopped" && event.code !== 1000) {
-    notice(`Connection stopped for good: ${event.code} ${event.reason}`, true);
+  // Mark gaps in the feed: values published meanwhile were not seen.
+  if (event.state === "closed" && event.code !== 1000 && !lost) {
+    lost = true;
+    notice(`Connection lost (${event.code}${reasonOf(event)})`, true);
+  } else if (event.state === "open" && lost) {
+    lost = false;
+    notice("Connected again; watched apps subscribed again");
+  } else if (event.state === "stopped" && event.code !== 1000) {
+    notice(`Stopped for good (${event.code}${reasonOf(event)})`, true);
   }
+}
+
+function reasonOf(event) {
+  return event.reason ? ` ${event.reason}` : "";
 }
 
 function describeState(event) {
@@ -43,7 +58,7 @@ function describeState(event) {
     case "reconnecting":
       return `Retrying in ${seconds(event.delay)} (attempt ${event.attempt})`;
     case "stopped":
-      return `Stopped (${event.code}${event.reason ? ` ${event.reason}` : ""})`;
+      return `Stopped (${event.code}${reasonOf(event)})`;
   }
 }
 
@@ -123,6 +138,7 @@ function notice(text, isError = false) {
 
 function prepend(item) {
   empty.hidden = true;
+  bar.hidden = false;
   framesView.prepend(item);
   while (framesView.children.length > MAX_FRAMES) {
     framesView.lastElementChild.remove();
@@ -163,6 +179,7 @@ $("clear").addEventListener("click", () => {
   total = 0;
   summary.textContent = "No frames yet";
   empty.hidden = false;
+  bar.hidden = true;
 });
 
 for (const name of new URLSearchParams(location.search).getAll("app")) {
