@@ -198,6 +198,7 @@ Deno.test("reconnect codes retry with capped jittered delays, up to maxAttempts"
       maxDelayMs: 100,
       maxAttempts: 4,
     });
+    relay.subscribe("app", () => {});
     await eventually(() => relay.state === "stopped");
 
     const retries = events.filter((e) => e.state === "reconnecting");
@@ -249,6 +250,7 @@ Deno.test("a silent connection is declared dead and replaced", async () => {
       pingIntervalMs: 50,
       pongTimeoutMs: 100,
     });
+    relay.subscribe("app", () => {});
     await eventually(() => server.connections === 2);
 
     const pings = server.sockets[0].frames.filter((f) => f.type === "ping");
@@ -307,6 +309,7 @@ Deno.test("close() while retrying stops every timer and never reconnects", async
       minDelayMs: 200,
       maxDelayMs: 200,
     });
+    relay.subscribe("app", () => {});
     await eventually(() => relay.state === "reconnecting");
     relay.close();
     deepStrictEqual(events.at(-1), {
@@ -318,5 +321,33 @@ Deno.test("close() while retrying stops every timer and never reconnects", async
     await new Promise((resolve) => setTimeout(resolve, 500));
     strictEqual(server.connections, 1);
     await eventually(() => server.open === 0);
+  });
+});
+
+Deno.test("with no subscription left the connection idles until the next subscribe", async () => {
+  await withStandIn({
+    onOpen: (s) => {
+      welcome(s);
+      // As the relay's handshake timeout does to a socket that never
+      // subscribes.
+      if (s.index === 1) s.socket.close(4001, "handshake_timeout");
+    },
+    onFrame: (s, frame) =>
+      frame.type === "subscribe" &&
+      s.send({ type: "subscribed", name: frame.name }),
+  }, async (server) => {
+    const { relay, states } = open(server.url);
+    await eventually(() => relay.state === "idle");
+    deepStrictEqual(states(), ["connecting", "open", "closed", "idle"]);
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    strictEqual(server.connections, 1);
+
+    relay.subscribe("app", () => {});
+    await eventually(() => server.sockets[1]?.frames.length === 1);
+    deepStrictEqual(server.sockets[1].frames, [
+      { type: "subscribe", name: "app" },
+    ]);
+    strictEqual(relay.state, "open");
+    await closeOn(relay, () => server.open);
   });
 });

@@ -23,15 +23,17 @@ const bar = $("bar");
 const watched = new Map();
 let total = 0;
 
+/** Whether the connection was lost since it last opened. */
+let lost = false;
+
 const relay = connect(undefined, { onState: showState });
 $("url").textContent = relay.url;
-
-let lost = false;
 
 function showState(event) {
   stateView.dataset.state = event.state;
   stateView.textContent = describeState(event);
   // Mark gaps in the feed: values published meanwhile were not seen.
+  if (event.state === "closed" && watched.size === 0) return;
   if (event.state === "closed" && event.code !== 1000 && !lost) {
     lost = true;
     notice(`Connection lost (${event.code}${reasonOf(event)})`, true);
@@ -53,6 +55,8 @@ function describeState(event) {
       return event.attempt === 0 ? "Connecting…" : "Reconnecting…";
     case "open":
       return "Connected";
+    case "idle":
+      return "Idle: watch an app to connect";
     case "closed":
       return `Disconnected (${event.code})`;
     case "reconnecting":

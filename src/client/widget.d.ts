@@ -56,7 +56,8 @@ export declare const DEFAULTS: Readonly<
 /**
  * A change of connection state, in this order: `connecting`, `open`, then
  * `closed` when the socket goes, followed by `reconnecting` (a new
- * `connecting` comes after `delay` ms) or by a final `stopped`.
+ * `connecting` comes after `delay` ms), by `idle` when no subscription is
+ * left (the next `subscribe` connects again), or by a final `stopped`.
  */
 export type StateEvent =
   | {
@@ -65,6 +66,10 @@ export type StateEvent =
     attempt: number;
   }
   | { state: "open" }
+  | {
+    /** No socket and no timer until the next `subscribe`. */
+    state: "idle";
+  }
   | {
     state: "closed";
     /**

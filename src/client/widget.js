@@ -13,7 +13,8 @@
  * with jittered exponential backoff, subscribes every app again (with its
  * token) after a reconnect, pings so that a dead connection is noticed, and
  * stops for good on a close code of the "do not reconnect" range
- * (4500–4999). Types are in `widget.d.ts` beside this file.
+ * (4500–4999). A connection left with no subscription waits, without a
+ * socket, for the next one. Types are in `widget.d.ts` beside this file.
  *
  * @module
  */
@@ -168,6 +169,7 @@ class RelayConnection {
       this.#sendSubscribe(name, app);
     }
     app.subs.add(sub);
+    if (this.#state === "idle") this.#open();
     return () => this.#unsubscribe(name, app, sub);
   }
 
@@ -354,6 +356,12 @@ class RelayConnection {
     const blamed = this.#blamed !== null;
     if (closeAction(code) === "stop" && !blamed) {
       this.#stop(code, reason);
+      return;
+    }
+    // Nothing to watch: a socket would only be closed by the relay's
+    // handshake timeout, again and again. The next subscribe reconnects.
+    if (this.#apps.size === 0) {
+      this.#emit({ state: "idle" });
       return;
     }
     if (this.#attempt >= this.#options.maxAttempts) {
