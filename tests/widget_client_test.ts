@@ -351,3 +351,30 @@ Deno.test("with no subscription left the connection idles until the next subscri
     await closeOn(relay, () => server.open);
   });
 });
+
+Deno.test("close() from inside a state listener ends everything at once", async () => {
+  await withStandIn({
+    onOpen: (s) => s.socket.close(4000, "shutting_down"),
+  }, async (server) => {
+    const events: StateEvent[] = [];
+    const relay: Relay = connect(server.url, {
+      ...FAST,
+      onState: (event) => {
+        events.push(event);
+        if (event.state === "closed") relay.close();
+      },
+    });
+    relay.subscribe("app", () => {});
+    await eventually(() => relay.state === "stopped");
+    deepStrictEqual(events.map((e) => e.state), [
+      "connecting",
+      "open",
+      "closed",
+      "stopped",
+    ]);
+
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    strictEqual(server.connections, 1);
+    await eventually(() => server.open === 0);
+  });
+});

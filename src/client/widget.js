@@ -186,7 +186,11 @@ class RelayConnection {
   }
 
   #open() {
+    // A listener may close the relay from inside any state event; each
+    // step re-checks afterwards, so a closed relay never opens a socket or
+    // starts a timer again.
     this.#emit({ state: "connecting", attempt: this.#attempt });
+    if (this.#state === "stopped") return;
     let ws;
     try {
       ws = new WebSocket(this.#url);
@@ -211,8 +215,10 @@ class RelayConnection {
   }
 
   #opened() {
+    const ws = this.#ws;
     clearTimeout(this.#timers.connect);
     this.#emit({ state: "open" });
+    if (this.#ws !== ws) return;
     for (const [name, app] of this.#apps) this.#sendSubscribe(name, app);
     this.#timers.ping = setInterval(
       () => this.#ping(),
@@ -349,6 +355,7 @@ class RelayConnection {
     this.#detach();
     if (ws.readyState < WebSocket.CLOSING) ws.close(1000, reason);
     this.#emit({ state: "closed", code, reason });
+    if (this.#state === "stopped") return;
 
     // A refusal aimed at one app (a bad token, an unknown app) closes the
     // socket with a "do not reconnect" code, but that app has been dropped
@@ -372,6 +379,7 @@ class RelayConnection {
     this.#attempt++;
     const delay = reconnectDelay(this.#attempt, this.#options);
     this.#emit({ state: "reconnecting", attempt: this.#attempt, delay });
+    if (this.#state === "stopped") return;
     this.#timers.retry = setTimeout(() => {
       this.#timers.retry = 0;
       this.#open();
