@@ -378,3 +378,54 @@ Deno.test("close() from inside a state listener ends everything at once", async 
     await eventually(() => server.open === 0);
   });
 });
+
+Deno.test("a token function is asked again for every new socket", async () => {
+  await withStandIn({
+    onOpen: welcome,
+    onFrame: (s, frame) => {
+      if (frame.type !== "subscribe") return;
+      s.send({ type: "subscribed", name: frame.name });
+      if (s.index === 1) s.socket.close(4000, "shutting_down");
+    },
+  }, async (server) => {
+    const { relay } = open(server.url);
+    let issued = 0;
+    relay.subscribe("private", () => {}, {
+      token: () => Promise.resolve(`token-${++issued}`),
+    });
+    await eventually(() => server.sockets[1]?.frames.length === 1);
+
+    deepStrictEqual(server.sockets.map((s) => s.frames), [
+      [{ type: "subscribe", name: "private", token: "token-1" }],
+      [{ type: "subscribe", name: "private", token: "token-2" }],
+    ]);
+    await closeOn(relay, () => server.open);
+  });
+});
+
+Deno.test("a failing token function drops only its subscription", async () => {
+  await withStandIn({
+    onOpen: welcome,
+    onFrame: (s, frame) =>
+      frame.type === "subscribe" &&
+      s.send({ type: "subscribed", name: frame.name }),
+  }, async (server) => {
+    const { relay } = open(server.url);
+    const errors: RelayError[] = [];
+    relay.subscribe("private", () => {}, {
+      token: () => Promise.reject(new Error("session expired")),
+      onError: (error) => errors.push(error),
+    });
+    relay.subscribe("public", () => {});
+    await eventually(() => errors.length === 1);
+
+    strictEqual(errors[0].code, "token_unavailable");
+    strictEqual(errors[0].name, "private");
+    ok(errors[0].message.includes("session expired"));
+    await eventually(() => server.sockets[0].frames.length === 1);
+    deepStrictEqual(server.sockets[0].frames, [
+      { type: "subscribe", name: "public" },
+    ]);
+    await closeOn(relay, () => server.open);
+  });
+});

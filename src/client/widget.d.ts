@@ -123,8 +123,14 @@ export interface DataInfo {
 
 /** Options of {@linkcode Relay.subscribe}. */
 export interface SubscribeOptions {
-  /** A JWT with `scope` `subscribe`, needed for private apps. */
-  token?: string;
+  /**
+   * A JWT with `scope` `subscribe`, needed for private apps; or a function
+   * returning one (or a promise of one), called again for every new socket
+   * so that each reconnect can present a fresh short-lived token. If the
+   * function throws or rejects, the subscription is dropped with the
+   * library's own code `token_unavailable`.
+   */
+  token?: string | (() => string | Promise<string>);
   /**
    * Called once if the relay refuses this subscription (`invalid_name`,
    * `forbidden`, `token_expired`, …). The subscription is then dropped;
@@ -146,6 +152,7 @@ export interface Relay {
    * its token, on every new socket.
    *
    * @throws {Error} once the relay is stopped.
+   * @throws {TypeError} when `token` is neither a string nor a function.
    */
   subscribe<T = unknown>(
     name: string,

@@ -157,14 +157,18 @@ class RelayConnection {
     if (this.#state === "stopped") {
       throw new Error(`Cannot subscribe to "${name}": the relay is stopped`);
     }
+    const token = options.token;
+    if (!["undefined", "string", "function"].includes(typeof token)) {
+      throw new TypeError("token must be a string or a function");
+    }
 
     const sub = { callback, onError: options.onError };
     let app = this.#apps.get(name);
     if (app) {
-      if (options.token !== undefined) app.token = options.token;
+      if (token !== undefined) app.token = token;
       if (app.last) queueMicrotask(() => this.#replay(app, sub, name));
     } else {
-      app = { token: options.token, subs: new Set(), last: null };
+      app = { token, subs: new Set(), last: null };
       this.#apps.set(name, app);
       this.#sendSubscribe(name, app);
     }
@@ -312,9 +316,13 @@ class RelayConnection {
 
     this.#blamed = head.name;
     const app = this.#apps.get(head.name);
-    if (!app) return;
-    this.#apps.delete(head.name);
-    const appError = { ...error, name: head.name };
+    if (app) this.#refuse(head.name, app, error);
+  }
+
+  /** Drop one app and tell its subscribers and the connection why. */
+  #refuse(name, app, error) {
+    this.#apps.delete(name);
+    const appError = { ...error, name };
     for (const sub of app.subs) {
       if (sub.onError) guarded(sub.onError, appError);
     }
@@ -326,9 +334,29 @@ class RelayConnection {
   }
 
   #sendSubscribe(name, app) {
-    if (this.#ws?.readyState !== WebSocket.OPEN) return;
+    const ws = this.#ws;
+    if (ws?.readyState !== WebSocket.OPEN) return;
+    if (typeof app.token !== "function") {
+      this.#subscribeWith(name, app.token);
+      return;
+    }
+
+    // A token function is asked again for every socket, so a page can
+    // hand out a fresh short-lived token on each reconnect.
+    const current = () => this.#ws === ws && this.#apps.get(name) === app;
+    Promise.resolve().then(app.token).then(
+      (token) => current() && this.#subscribeWith(name, token),
+      (error) =>
+        current() && this.#refuse(name, app, {
+          code: "token_unavailable",
+          message: `The token function failed: ${error?.message ?? error}`,
+        }),
+    );
+  }
+
+  #subscribeWith(name, token) {
     const frame = { type: "subscribe", name };
-    if (app.token !== undefined) frame.token = app.token;
+    if (token !== undefined) frame.token = token;
     this.#send(frame);
     this.#pending.push({ type: "subscribe", name });
   }
