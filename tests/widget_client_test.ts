@@ -19,7 +19,12 @@ import {
   type TestRelay,
   withRelay,
 } from "./helpers.ts";
-import { makeApp, registryJson } from "./auth_helpers.ts";
+import {
+  makeApp,
+  registryJson,
+  signedProvider,
+  tokenFor,
+} from "./auth_helpers.ts";
 import { type StandIn, standIn } from "./widget_stand_in.ts";
 
 /** Fast reconnects, so tests do not wait on production delays. */
@@ -142,6 +147,27 @@ Deno.test("a refused token drops its app; the others come back after the close",
     provider.send({ type: "data", data: "after" });
     await eventually(() => received.length === 1);
     deepStrictEqual(received, ["after"]);
+
+    await provider.close();
+    await closeOn(relay, () => server.relay.connections.size);
+  });
+});
+
+Deno.test("a private app is watched with a genuine token from a token function", async () => {
+  const secret = await makeApp("secret");
+  const env = { CUPD_APPS: registryJson([secret], [secret]) };
+  await withRelay(env, async (server) => {
+    const { relay } = open(server.url);
+    const received: unknown[] = [];
+    relay.subscribe("secret", (data) => received.push(data), {
+      token: () => tokenFor(secret, "subscribe"),
+    });
+    await subscriptions(server, 1);
+
+    const provider = await signedProvider(server.url, secret);
+    provider.send({ type: "data", data: { level: 3 } });
+    await eventually(() => received.length === 1);
+    deepStrictEqual(received, [{ level: 3 }]);
 
     await provider.close();
     await closeOn(relay, () => server.relay.connections.size);
