@@ -51,7 +51,7 @@ export function createApp(ctx: AppContext): Hono {
 
   // The widget library, its types and the debug page built on it.
   for (const file of STATIC_FILES) {
-    app.get(file.path, () => staticResponse(file));
+    app.get(file.path, (c) => staticResponse(file, c.req.raw));
   }
 
   app.notFound((c) =>

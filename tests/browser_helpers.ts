@@ -47,8 +47,11 @@ export async function withPage(
 
 /** A site on its own origin whose page embeds the relay's `/widget.js`. */
 export interface EmbeddingSite {
-  /** The page watching `app`, e.g. `http://127.0.0.1:1234/?app=x`. */
-  page(app: string): string;
+  /**
+   * The page watching `app`, e.g. `http://127.0.0.1:1234/?app=x`, with
+   * `options` for `connect` (reconnect delays default to 100–400 ms).
+   */
+  page(app: string, options?: Record<string, number>): string;
   close(): Promise<void>;
 }
 
@@ -65,11 +68,14 @@ export function embeddingSite(relayHttp: string): EmbeddingSite {
 <ul id="values"></ul>
 <script type="module">
   import { connect } from "${relayHttp}/widget.js";
-  const app = new URLSearchParams(location.search).get("app");
+  const query = new URLSearchParams(location.search);
+  const app = query.get("app");
+  const options = JSON.parse(query.get("options") ?? "{}");
   Object.assign(window, { received: [], states: [], errors: [] });
   const relay = connect("${relayHttp}/ws", {
     minDelayMs: 100,
     maxDelayMs: 400,
+    ...options,
     onState: (event) => states.push(event),
   });
   relay.subscribe(app, (data, info) => {
@@ -85,7 +91,11 @@ export function embeddingSite(relayHttp: string): EmbeddingSite {
   );
   const origin = `http://127.0.0.1:${server.addr.port}`;
   return {
-    page: (app) => `${origin}/?app=${encodeURIComponent(app)}`,
+    page: (app, options = {}) =>
+      `${origin}/?${new URLSearchParams({
+        app,
+        options: JSON.stringify(options),
+      })}`,
     close: () => server.shutdown(),
   };
 }

@@ -21,8 +21,10 @@ import {
   eventually,
   freePort,
   type RelayProcess,
+  startRelay,
   startRelayProcess,
   TestClient,
+  type TestRelay,
   withRelay,
 } from "./helpers.ts";
 
@@ -162,6 +164,40 @@ browserTest(
       await site.close();
       await Promise.all(relays.map((relay) => relay.stop()));
       await Deno.remove(dir, { recursive: true });
+    }
+  },
+);
+
+browserTest(
+  "going back online retries at once instead of after the backoff",
+  async () => {
+    const port = String(freePort());
+    const relays: TestRelay[] = [startRelay({ PORT: port })];
+    const site = embeddingSite(relays[0].http);
+    try {
+      await withPage(async (page) => {
+        // Delays of a minute: only the online event can bring it back soon.
+        const slow = { minDelayMs: 60_000, maxDelayMs: 60_000 };
+        await page.goto(site.page("live", slow));
+        await subscribedAt(relays[0].http, 1);
+
+        await relays.shift()!.close();
+        await waitForState(
+          page,
+          (events) => events.at(-1)?.state === "reconnecting",
+        );
+        relays.push(startRelay({ PORT: port }));
+        await page.evaluate(() => dispatchEvent(new Event("online")));
+        await subscribedAt(relays[0].http, 1);
+
+        const provider = await TestClient.provider(relays[0].url, "live");
+        provider.send({ type: "data", data: "back" });
+        deepStrictEqual(await values(page, 1), ["back"]);
+        await provider.close();
+      });
+    } finally {
+      await site.close();
+      for (const relay of relays) await relay.close();
     }
   },
 );

@@ -37,3 +37,37 @@ Deno.test("the debug page answers with its query string too", async () => {
     strictEqual(await response.text(), await source("public/index.html"));
   });
 });
+
+Deno.test("a browser revalidating /widget.js with its ETag gets 304", async () => {
+  await withRelay({}, async (relay) => {
+    const first = await fetch(`${relay.http}/widget.js`);
+    await first.body?.cancel();
+    const etag = first.headers.get("etag");
+    strictEqual(typeof etag, "string");
+
+    const again = await fetch(`${relay.http}/widget.js`, {
+      headers: { "if-none-match": `"other", ${etag}` },
+    });
+    strictEqual(again.status, 304);
+    strictEqual(await again.text(), "");
+    strictEqual(again.headers.get("etag"), etag);
+
+    const stale = await fetch(`${relay.http}/widget.js`, {
+      headers: { "if-none-match": '"stale"' },
+    });
+    strictEqual(stale.status, 200);
+    strictEqual(await stale.text(), await source("client/widget.js"));
+  });
+});
+
+Deno.test("each served file has its own ETag", async () => {
+  await withRelay({}, async (relay) => {
+    const tags = new Set();
+    for (const [route] of routes) {
+      const response = await fetch(`${relay.http}${route}`);
+      await response.body?.cancel();
+      tags.add(response.headers.get("etag"));
+    }
+    strictEqual(tags.size, routes.length);
+  });
+});

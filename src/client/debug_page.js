@@ -72,6 +72,10 @@ function seconds(ms) {
 
 function watch(name, token) {
   if (watched.has(name)) return;
+  if (relay.state === "stopped") {
+    notice("The connection has stopped for good: reload the page", true);
+    return;
+  }
 
   const chip = appChip(name);
   const entry = { count: 0, chip, stop: () => {} };

@@ -133,8 +133,20 @@ class RelayConnection {
     this.#url = url;
     this.#options = { ...DEFAULTS, ...options };
     if (options.onState) this.#listeners.add(options.onState);
+    globalThis.addEventListener?.("online", this.#online);
     this.#open();
   }
+
+  /**
+   * The browser is back on a network: retry now rather than after a delay
+   * that may have grown to `maxDelayMs` while it was offline.
+   */
+  #online = () => {
+    if (this.#state !== "reconnecting") return;
+    clearTimeout(this.#timers.retry);
+    this.#timers.retry = 0;
+    this.#open();
+  };
 
   get url() {
     return this.#url;
@@ -429,6 +441,7 @@ class RelayConnection {
 
   #stop(code, reason) {
     this.#detach();
+    globalThis.removeEventListener?.("online", this.#online);
     this.#emit({ state: "stopped", code, reason });
   }
 
