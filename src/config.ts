@@ -245,7 +245,7 @@ function checkStore(config: Config): void {
 /** The directory a KV file would be created in; none for special paths. */
 function parentOf(path: string): string | undefined {
   if (path === "" || path === ":memory:") return undefined;
-  const cut = path.lastIndexOf("/");
+  const cut = Math.max(path.lastIndexOf("/"), path.lastIndexOf("\\"));
   if (cut < 0) return ".";
   return cut === 0 ? "/" : path.slice(0, cut);
 }

@@ -10,6 +10,7 @@ import { Logger } from "../src/observe/log.ts";
 import type { Bus } from "../src/relay/bus.ts";
 import { MemoryBus } from "../src/relay/bus_memory.ts";
 import { createRelay, type Relay } from "../src/server/relay.ts";
+import type { LastValueStore } from "../src/relay/last_value.ts";
 import type { PresenceChannel } from "../src/relay/presence.ts";
 import { MemoryPresence } from "../src/relay/presence_memory.ts";
 
@@ -34,6 +35,7 @@ export function startRelay(
   env: Record<string, string> = {},
   bus: Bus = new MemoryBus(),
   presence: PresenceChannel = new MemoryPresence(),
+  store?: LastValueStore,
 ): TestRelay {
   const config = loadConfig({
     LOG_LEVEL: "silent",
@@ -41,7 +43,7 @@ export function startRelay(
     ...env,
   });
   const log = new Logger(config.logLevel);
-  const relay = createRelay({ config, log, bus, presence });
+  const relay = createRelay({ config, log, bus, presence, store });
   const port = env.PORT ? config.port : 0;
   const server = Deno.serve(
     { port, hostname: "127.0.0.1", onListen: () => {} },

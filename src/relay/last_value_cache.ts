@@ -18,6 +18,7 @@
  */
 
 import type { Logger } from "../observe/log.ts";
+import { BoundedValues } from "./bounded_values.ts";
 import type { Clock } from "./clock.ts";
 import { expired, type LastValue, type LastValueStore } from "./last_value.ts";
 import { LastValueWriter } from "./last_value_writer.ts";
@@ -38,6 +39,8 @@ export interface CacheOptions {
   readTimeoutMs?: number;
   /** Most apps kept in memory; the least recently updated go first. */
   maxEntries?: number;
+  /** Most frame text kept in memory, in UTF-16 code units; 64 Mi default. */
+  maxSize?: number;
 }
 
 /** What {@linkcode LastValueCache.peek} knows for sure. */
@@ -55,9 +58,8 @@ export class LastValueCache {
   readonly #ttlMs: number;
   readonly #log: Logger;
   readonly #readTimeoutMs: number;
-  readonly #maxEntries: number;
-  /** Newest value seen per app, in order of update, oldest first. */
-  readonly #entries = new Map<string, LastValue>();
+  /** Newest value seen per app. */
+  readonly #entries: BoundedValues;
   /** Apps with a bus subscription, whose frames all pass through here. */
   readonly #watched = new Set<string>();
   /** Watched apps whose entry (or its absence) is current. */
@@ -73,7 +75,14 @@ export class LastValueCache {
     this.#ttlMs = options.ttlMs;
     this.#log = options.log.child({ part: "last_value" });
     this.#readTimeoutMs = options.readTimeoutMs ?? 2000;
-    this.#maxEntries = options.maxEntries ?? 10_000;
+    this.#entries = new BoundedValues(
+      {
+        maxEntries: options.maxEntries ?? 10_000,
+        maxSize: options.maxSize ?? 64 * 1024 * 1024,
+      },
+      // Its absence would read as "no value": look it up again instead.
+      (app) => this.#known.delete(app),
+    );
     this.#writer = new LastValueWriter({
       store: options.store,
       clock: options.clock,
@@ -187,13 +196,6 @@ export class LastValueCache {
   }
 
   #remember(app: string, value: LastValue): void {
-    this.#entries.delete(app);
     this.#entries.set(app, value);
-    if (this.#entries.size <= this.#maxEntries) return;
-
-    const oldest = this.#entries.keys().next().value as string;
-    this.#entries.delete(oldest);
-    // Its absence would read as "no value": look it up again instead.
-    this.#known.delete(oldest);
   }
 }

@@ -4,12 +4,13 @@
  *
  * Promises: exactly the values set on this object, expired by the injected
  * clock. Nothing is shared with other isolates or survives a restart. At
- * most `maxEntries` apps are kept; past that the least recently written is
- * forgotten.
+ * most `maxEntries` apps and `maxSize` of frame text are kept; past either
+ * the least recently written app is forgotten.
  *
  * @module
  */
 
+import { BoundedValues } from "./bounded_values.ts";
 import {
   expired,
   type LastValue,
@@ -21,24 +22,28 @@ import {
 export interface MemoryStoreOptions extends StoreOptions {
   /** Most apps kept; 100 000 by default. */
   maxEntries?: number;
+  /** Most frame text kept, in UTF-16 code units; 256 Mi by default. */
+  maxSize?: number;
 }
 
 /** {@linkcode LastValueStore} in a `Map`. */
 export class MemoryStore implements LastValueStore {
-  readonly #values = new Map<string, LastValue>();
+  readonly #values: BoundedValues;
   readonly #ttlMs: number;
   readonly #now: () => number;
-  readonly #maxEntries: number;
 
   constructor(options: MemoryStoreOptions) {
     this.#ttlMs = options.ttlMs;
     this.#now = options.now ?? Date.now;
-    this.#maxEntries = options.maxEntries ?? 100_000;
+    this.#values = new BoundedValues({
+      maxEntries: options.maxEntries ?? 100_000,
+      maxSize: options.maxSize ?? 256 * 1024 * 1024,
+    });
   }
 
   /** Apps currently held, expired ones included until next touched. */
   get size(): number {
-    return this.#values.size;
+    return this.#values.count;
   }
 
   get(app: string): Promise<LastValue | undefined> {
@@ -51,13 +56,7 @@ export class MemoryStore implements LastValueStore {
   }
 
   set(app: string, value: LastValue): Promise<void> {
-    // Re-inserting keeps the map in order of last write, oldest first.
-    this.#values.delete(app);
-    this.#values.set(app, { ...value });
-    if (this.#values.size > this.#maxEntries) {
-      const oldest = this.#values.keys().next().value as string;
-      this.#values.delete(oldest);
-    }
+    this.#values.set(app, { frame: value.frame, at: value.at });
     return Promise.resolve();
   }
 

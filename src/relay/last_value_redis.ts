@@ -5,10 +5,10 @@
  * expires it.
  *
  * Promises: a `get` sees every `set` that completed before it, from any
- * relay using the same Redis. While Redis is unreachable, commands fail at
- * once instead of queueing (a queued write would land stale, a queued read
- * would hold a widget's first frames), and the connection retries with
- * capped, jittered backoff. Values live as long as Redis keeps them: with
+ * relay using the same Redis. While Redis is unreachable, a command waits
+ * at most `readyWaitMs` for the connection, then fails instead of queueing
+ * (a queued write would land stale, a queued read would hold a widget's
+ * first frames), and the connection retries with capped, jittered backoff. Values live as long as Redis keeps them: with
  * persistence off, a Redis restart forgets them.
  *
  * @module
@@ -30,6 +30,8 @@ export interface RedisStoreOptions extends StoreOptions {
   log: Logger;
   /** Key prefix, to share one Redis between deployments. */
   prefix?: string;
+  /** Time a command waits for a connection being made; 1000 by default. */
+  readyWaitMs?: number;
 }
 
 /** {@linkcode LastValueStore} over one Redis connection. */
@@ -39,6 +41,7 @@ export class RedisStore implements LastValueStore {
   readonly #now: () => number;
   readonly #prefix: string;
   readonly #log: Logger;
+  readonly #readyWaitMs: number;
   #up = false;
 
   constructor(url: string, options: RedisStoreOptions) {
@@ -46,6 +49,7 @@ export class RedisStore implements LastValueStore {
     this.#now = options.now ?? Date.now;
     this.#prefix = options.prefix ?? "cupd:last:";
     this.#log = options.log.child({ store: "redis" });
+    this.#readyWaitMs = options.readyWaitMs ?? 1000;
     this.#redis = new Redis(url, {
       retryStrategy: retryDelay,
       maxRetriesPerRequest: 1,
@@ -62,6 +66,7 @@ export class RedisStore implements LastValueStore {
   }
 
   async get(app: string): Promise<LastValue | undefined> {
+    await this.#ready();
     const text = await this.#redis.get(this.#prefix + app);
     if (text === null) return undefined;
 
@@ -79,6 +84,7 @@ export class RedisStore implements LastValueStore {
   async set(app: string, value: LastValue): Promise<void> {
     const key = this.#prefix + app;
     const text = JSON.stringify({ frame: value.frame, at: value.at });
+    await this.#ready();
     if (this.#ttlMs === 0) {
       await this.#redis.set(key, text);
       return;
@@ -90,6 +96,25 @@ export class RedisStore implements LastValueStore {
   async close(): Promise<void> {
     await this.#redis.quit().catch(() => {});
     this.#redis.disconnect();
+  }
+
+  /**
+   * Wait for the connection, briefly: right after start (or a reconnect)
+   * commands would otherwise fail although Redis is about to answer.
+   */
+  #ready(): Promise<void> {
+    if (this.#up) return Promise.resolve();
+    return new Promise((resolve, reject) => {
+      const ready = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+      const timer = setTimeout(() => {
+        this.#redis.off("ready", ready);
+        reject(new Error("redis is not connected"));
+      }, this.#readyWaitMs);
+      this.#redis.once("ready", ready);
+    });
   }
 
   /** Log an outage once, not once per retry. */
