@@ -9,6 +9,12 @@ const source = (path: string) =>
 const routes = [
   ["/widget.js", "client/widget.js", "text/javascript; charset=utf-8", "*"],
   [
+    "/widget_rules.js",
+    "client/widget_rules.js",
+    "text/javascript; charset=utf-8",
+    "*",
+  ],
+  [
     "/widget.d.ts",
     "client/widget.d.ts",
     "application/typescript; charset=utf-8",

@@ -78,3 +78,21 @@ export function standIn(script: {
     },
   };
 }
+
+/** Run `body` with a stand-in, and always close it. */
+export async function withStandIn(
+  script: Parameters<typeof standIn>[0],
+  body: (server: StandIn) => Promise<void>,
+): Promise<void> {
+  const server = standIn(script);
+  try {
+    await body(server);
+  } finally {
+    await server.close();
+  }
+}
+
+/** Greet like the relay does. */
+export function welcome(socket: StandInSocket): void {
+  socket.send({ type: "welcome", uid: "0".repeat(32) });
+}

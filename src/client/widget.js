@@ -14,80 +14,28 @@
  * token) after a reconnect, pings so that a dead connection is noticed, and
  * stops for good on a close code of the "do not reconnect" range
  * (4500–4999). A connection left with no subscription waits, without a
- * socket, for the next one. Types are in `widget.d.ts` beside this file.
+ * socket, for the next one. Types are in `widget.d.ts` beside this file;
+ * the socket-free rules in `widget_rules.js`.
  *
  * @module
  */
 
-/** App names the relay accepts. */
-export const APP_NAME = /^[A-Za-z0-9_.-]{1,64}$/;
+import {
+  ABNORMAL_CLOSURE,
+  closeAction,
+  CONNECTION_CODES,
+  DEFAULTS,
+  reconnectDelay,
+  relayUrl,
+} from "./widget_rules.js";
 
-/** Defaults of every option of {@linkcode connect}. */
-export const DEFAULTS = Object.freeze({
-  minDelayMs: 500,
-  maxDelayMs: 30_000,
-  maxAttempts: Infinity,
-  pingIntervalMs: 25_000,
-  pongTimeoutMs: 10_000,
-  connectTimeoutMs: 10_000,
-});
-
-/**
- * Error codes about the whole connection. Every other error code answers
- * one frame the client sent (a `subscribe` or an `unsubscribe`).
- */
-const CONNECTION_CODES = new Set([
-  "too_many_errors",
-  "payload_too_large",
-  "handshake_timeout",
-  "backlog_full",
-  "internal_error",
-]);
-
-/** Close code the library reports when it gives up on a silent socket. */
-const ABNORMAL_CLOSURE = 1006;
-
-/**
- * The delay before reconnection attempt `attempt` (1 for the first): the
- * ceiling `min(maxDelayMs, minDelayMs · 2^(attempt-1))`, of which a random
- * half is kept, so the delay lies in `[ceiling/2, ceiling]`. Clients cut off
- * together therefore spread out, and none retries in a tight loop.
- */
-export function reconnectDelay(attempt, options = {}, random = Math.random) {
-  const min = options.minDelayMs ?? DEFAULTS.minDelayMs;
-  const max = options.maxDelayMs ?? DEFAULTS.maxDelayMs;
-  const exponent = Math.min(Math.max(attempt - 1, 0), 30);
-  const ceiling = Math.min(max, min * 2 ** exponent);
-  return Math.round(ceiling / 2 + random() * ceiling / 2);
-}
-
-/**
- * What a client does after a close with `code`: `"stop"` for the relay's
- * "do not reconnect" range 4500–4999 (something must change first), else
- * `"reconnect"` (4000–4499, and every standard code such as 1001 or 1006).
- */
-export function closeAction(code) {
-  return code >= 4500 && code <= 4999 ? "stop" : "reconnect";
-}
-
-/**
- * The WebSocket URL for `url`, which may be relative to the page and may
- * use http: or https: (mapped to ws: and wss:). Defaults to the serving
- * origin's `/ws`.
- */
-export function relayUrl(url) {
-  const base = globalThis.location?.href;
-  if (url === undefined && base === undefined) {
-    throw new TypeError("connect() needs a URL outside a web page");
-  }
-  const resolved = new URL(url ?? "/ws", base);
-  if (resolved.protocol === "http:") resolved.protocol = "ws:";
-  if (resolved.protocol === "https:") resolved.protocol = "wss:";
-  if (resolved.protocol !== "ws:" && resolved.protocol !== "wss:") {
-    throw new TypeError(`Cannot connect to ${resolved.href}: not ws or http`);
-  }
-  return resolved.href;
-}
+export {
+  APP_NAME,
+  closeAction,
+  DEFAULTS,
+  reconnectDelay,
+  relayUrl,
+} from "./widget_rules.js";
 
 /**
  * Open a connection to a cupd relay and keep it open until `close()`.

@@ -54,6 +54,7 @@ export const STATIC_FILES: readonly StaticFile[] = [
   load("/", "../public/index.html", HTML),
   load("/debug.js", "../client/debug_page.js", SCRIPT),
   load("/widget.js", "../client/widget.js", SCRIPT, true),
+  load("/widget_rules.js", "../client/widget_rules.js", SCRIPT, true),
   load("/widget.d.ts", "../client/widget.d.ts", TYPES, true),
 ];
 
