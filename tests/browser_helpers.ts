@@ -6,7 +6,7 @@
  * @module
  */
 
-import { type Browser, chromium, type Page } from "playwright-core";
+import type { Browser, Page } from "playwright-core";
 
 /** Where Debian installs Chromium. */
 export const CHROMIUM = "/usr/bin/chromium";
@@ -24,6 +24,10 @@ export async function chromiumAvailable(): Promise<boolean> {
 export async function withPage(
   body: (page: Page) => Promise<void>,
 ): Promise<void> {
+  // Loaded on first use, not when the test run loads this module: the
+  // package is large, and loading it at start slows the subprocesses that
+  // other test files start at the same time.
+  const { chromium } = await import("playwright-core");
   const browser: Browser = await chromium.launch({
     executablePath: CHROMIUM,
     args: [
