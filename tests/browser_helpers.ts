@@ -24,9 +24,9 @@ export async function chromiumAvailable(): Promise<boolean> {
 export async function withPage(
   body: (page: Page) => Promise<void>,
 ): Promise<void> {
-  // Loaded on first use, not when the test run loads this module: the
-  // package is large, and loading it at start slows the subprocesses that
-  // other test files start at the same time.
+  // Loaded on first use, not when the test run loads this module: loaded
+  // at start, it made a `deno serve --parallel` subprocess started soon
+  // after by another test file miss its SIGTERM and never exit.
   const { chromium } = await import("playwright-core");
   const browser: Browser = await chromium.launch({
     executablePath: CHROMIUM,
