@@ -60,6 +60,11 @@ function guarded(fn, ...args) {
   }
 }
 
+/**
+ * The relay object `connect` returns: one socket at a time, replaced on
+ * loss; the subscriptions live here, not on the socket, so they outlive it.
+ * States: connecting → open → closed → reconnecting | idle | stopped.
+ */
 class RelayConnection {
   #url;
   #options;
