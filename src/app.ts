@@ -13,6 +13,7 @@ import type { Admission } from "./server/admission.ts";
 import { handlePublish } from "./server/http_publish.ts";
 import { refuseSocket, turnAway } from "./server/refuse.ts";
 import { attachSocket, type SocketContext } from "./server/socket.ts";
+import { STATIC_FILES, staticResponse } from "./server/static_files.ts";
 
 /** What the routes need. */
 export interface AppContext extends SocketContext {
@@ -81,6 +82,11 @@ export function createApp(ctx: AppContext): Hono<Bindings> {
       connections: ctx.connections.size,
       ...ctx.hub.stats(),
     }));
+
+  // The widget library, its types and the debug page built on it.
+  for (const file of STATIC_FILES) {
+    app.get(file.path, (c) => staticResponse(file, c.req.raw));
+  }
 
   app.notFound((c) =>
     c.json({ error: "not_found", message: `No route for ${c.req.path}` }, 404)

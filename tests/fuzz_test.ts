@@ -12,7 +12,8 @@
 import { deepStrictEqual, strictEqual } from "node:assert/strict";
 import { CloseCode, ErrorCode } from "../src/protocol/codes.ts";
 import { encode } from "../src/protocol/messages.ts";
-import { type Effect, Session } from "../src/protocol/session.ts";
+import { Session } from "../src/protocol/session.ts";
+import type { Effect } from "../src/protocol/session_types.ts";
 import { fuzzFrame, invalidUtf8, NAMES, Prng } from "./fuzz_frames.ts";
 import { eventually, startRelay, TestClient } from "./helpers.ts";
 import { Opcode, RawSocket } from "./raw_ws.ts";

@@ -222,11 +222,14 @@ export interface RelayProcess {
   stop(): Promise<string>;
 }
 
-/** Start `deno run main.ts` on a free port and wait until it serves. */
+/**
+ * Start `deno run main.ts` on `port` (a free one by default) and wait until
+ * it serves.
+ */
 export async function startRelayProcess(
   env: Record<string, string> = {},
+  port: number = freePort(),
 ): Promise<RelayProcess> {
-  const port = freePort();
   const child = new Deno.Command(Deno.execPath(), {
     args: ["run", "--allow-all", "--unstable-kv", "main.ts"],
     cwd: ROOT,

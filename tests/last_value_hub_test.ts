@@ -11,6 +11,7 @@ import { Hub, type Sink } from "../src/relay/hub.ts";
 import type { LastValueStore } from "../src/relay/last_value.ts";
 import { LastValueCache } from "../src/relay/last_value_cache.ts";
 import { MemoryStore } from "../src/relay/last_value_memory.ts";
+import { RelayMetrics, utf8Length } from "../src/observe/relay_metrics.ts";
 import { ManualClock } from "./manual_clock.ts";
 import { GatedStore } from "./test_stores.ts";
 
@@ -38,7 +39,7 @@ function world(wrap: (store: LastValueStore) => LastValueStore = (s) => s) {
   const wall = { time: 1_700_000_000_000 };
   const store = wrap(new MemoryStore({ ttlMs: TTL_MS, now: () => wall.time }));
   const network = new MemoryNetwork();
-  const isolate = () => {
+  const isolate = (metrics?: RelayMetrics) => {
     const cache = new LastValueCache({
       store,
       clock,
@@ -48,7 +49,7 @@ function world(wrap: (store: LastValueStore) => LastValueStore = (s) => s) {
       log: new Logger("silent"),
       readTimeoutMs: READ_TIMEOUT_MS,
     });
-    return new Hub(new MemoryBus(network), { lastValues: cache });
+    return new Hub(new MemoryBus(network), { lastValues: cache, metrics });
   };
   return { clock, wall, isolate };
 }
@@ -243,4 +244,57 @@ Deno.test("widgets joining during one read share a single store read", async () 
   gate.open();
   await settle();
   for (const widget of widgets) deepStrictEqual(widget.seen, []);
+});
+
+/** What a hub's metrics say it sent. */
+function sent(metrics: RelayMetrics) {
+  return {
+    delivered: metrics.delivered.value,
+    framesOut: metrics.framesOut.value,
+    bytesOut: metrics.bytesOut.value,
+  };
+}
+
+Deno.test("frames held for a widget that leaves during the read are not counted as sent", async () => {
+  let gate!: GatedStore;
+  const { isolate } = world((store) => gate = new GatedStore(store));
+  const metrics = new RelayMetrics();
+  const [a, b] = [isolate(), isolate(metrics)];
+
+  const widget = join(b, "app");
+  a.publish("app", "held");
+  b.unsubscribe("app", widget);
+  gate.open();
+  await settle();
+  deepStrictEqual(widget.seen, []);
+  deepStrictEqual(sent(metrics), { delivered: 0, framesOut: 0, bytesOut: 0 });
+  strictEqual(metrics.busIn.value, 1);
+});
+
+Deno.test("held frames are counted once, when the read settles and they are sent", async () => {
+  let gate!: GatedStore;
+  const { isolate } = world((store) => gate = new GatedStore(store));
+  const metrics = new RelayMetrics();
+  const [a, b] = [isolate(), isolate(metrics)];
+  const watcher = join(b, "app");
+  gate.open();
+  await settle();
+
+  const widget = join(b, "app");
+  a.publish("app", "live");
+  const frame = watcher.frames[0];
+  deepStrictEqual(sent(metrics), {
+    delivered: 1,
+    framesOut: 1,
+    bytesOut: utf8Length(frame),
+  }, "only the watcher has it yet");
+
+  gate.open();
+  await settle();
+  deepStrictEqual(widget.frames, [frame]);
+  deepStrictEqual(sent(metrics), {
+    delivered: 2,
+    framesOut: 2,
+    bytesOut: 2 * utf8Length(frame),
+  });
 });

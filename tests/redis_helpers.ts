@@ -183,3 +183,33 @@ export async function widgetsReady(
     while ((await widget.next()).data?.probe !== probe);
   }
 }
+
+/**
+ * Send several commands to Redis in one write, so Redis runs them back to
+ * back, and return the raw answers. Reads until one line per command has
+ * come, so it suits commands answering with a status or an integer.
+ */
+export async function redisPipeline(
+  port: number,
+  commands: string[][],
+): Promise<string> {
+  const encoder = new TextEncoder();
+  const request = commands.map((args) =>
+    `*${args.length}\r\n` +
+    args.map((arg) => `$${encoder.encode(arg).length}\r\n${arg}\r\n`).join("")
+  ).join("");
+  const conn = await Deno.connect({ hostname: "127.0.0.1", port });
+  try {
+    await conn.write(encoder.encode(request));
+    let answers = "";
+    const buffer = new Uint8Array(64 * 1024);
+    while (answers.split("\r\n").length <= commands.length) {
+      const n = await conn.read(buffer);
+      if (n === null) break;
+      answers += new TextDecoder().decode(buffer.subarray(0, n));
+    }
+    return answers;
+  } finally {
+    conn.close();
+  }
+}

@@ -14,6 +14,7 @@ import {
 import { eventually } from "./helpers.ts";
 import {
   redisAvailable,
+  redisCommand,
   type RedisServer,
   subscribers,
   withRedis,
@@ -193,4 +194,33 @@ test("close returns promptly while Redis is down", async () => {
     await link.close();
     ok(performance.now() - started < 5000);
   });
+});
+
+Deno.test({
+  name:
+    "a link tells which channels it subscribed again after its subscribing connection dropped",
+  ignore: !available,
+  async fn() {
+    await withRedis(async (redis) => {
+      const told: string[][] = [];
+      const link = new RedisLink(redis.url, {
+        log: new Logger("silent"),
+        onResubscribe: (channels) => told.push(channels),
+      });
+      try {
+        await eventually(() => link.connected, 10_000);
+        link.subscribe("a", () => {});
+        link.subscribe("b", () => {});
+        await eventually(async () => await subscribers(redis.port, "b") === 1);
+        deepStrictEqual(told, [], "a first subscription misses nothing");
+
+        await redisCommand(redis.port, "CLIENT", "KILL", "TYPE", "pubsub");
+        await eventually(() => told.length === 1, 10_000);
+        deepStrictEqual(told, [["a", "b"]]);
+        await eventually(async () => await subscribers(redis.port, "a") === 1);
+      } finally {
+        await link.close();
+      }
+    });
+  },
 });

@@ -3,7 +3,8 @@ import {
   strictEqual as assertEquals,
 } from "node:assert/strict";
 import { CloseCode, ErrorCode } from "../src/protocol/codes.ts";
-import { type Effect, Session } from "../src/protocol/session.ts";
+import { Session } from "../src/protocol/session.ts";
+import type { Effect } from "../src/protocol/session_types.ts";
 
 const UID = "ACA764FEF7ED43D3BF7D31472B952987";
 const LIMITS = { maxFrameBytes: 1024, maxSubscriptions: 3, maxErrors: 5 };

@@ -38,6 +38,10 @@ export class RelayMetrics {
   readonly busIn: Counter;
   readonly busOut: Counter;
   readonly faults: CounterFamily;
+  readonly lastValueWrites: Counter;
+  readonly lastValueWriteFailures: Counter;
+  readonly lastValueReads: Counter;
+  readonly lastValueReadFailures: Counter;
 
   constructor() {
     const r = this.registry;
@@ -119,6 +123,22 @@ export class RelayMetrics {
       "cupd_faults_total",
       "Relay faults contained (thrown or rejected), by where",
       "where",
+    );
+    this.lastValueWrites = r.counter(
+      "cupd_last_value_writes_total",
+      "Last values written to the store",
+    );
+    this.lastValueWriteFailures = r.counter(
+      "cupd_last_value_write_failures_total",
+      "Last-value writes the store failed or did not answer in time",
+    );
+    this.lastValueReads = r.counter(
+      "cupd_last_value_reads_total",
+      "Last-value reads from the store, for subscribers",
+    );
+    this.lastValueReadFailures = r.counter(
+      "cupd_last_value_read_failures_total",
+      "Last-value reads that failed or timed out (served as no value)",
     );
     r.gauge(
       "process_resident_memory_bytes",

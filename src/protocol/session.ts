@@ -20,6 +20,7 @@
 
 import { type AccessLookup, OPEN_ACCESS, type Verdict } from "./access.ts";
 import { Backlog, type HeldInput } from "./backlog.ts";
+import { invalidName, tooLarge, unknownApp } from "./frame_errors.ts";
 import { CloseCode, ErrorCode } from "./codes.ts";
 import {
   APP_NAME,
@@ -28,26 +29,12 @@ import {
   parseClientFrame,
   type ServerFrame,
 } from "./messages.ts";
-
-/** Limits a session enforces itself. */
-export interface SessionLimits {
-  /** Largest accepted text frame, in UTF-8 bytes. */
-  maxFrameBytes: number;
-  /** Most apps one widget socket may subscribe to. */
-  maxSubscriptions: number;
-  /** Non-fatal errors tolerated before the socket is closed. */
-  maxErrors: number;
-}
-
-/**
- * How a provider's data frame stands against its rate limits: `ok` to
- * publish, `limited` to drop with a `rate_limited` error, `abusive` to
- * close the socket (too many limited frames).
- */
-export type DataVerdict = "ok" | "limited" | "abusive";
-
-/** Judges one data frame (`text` is the whole frame) for app `name`. */
-export type DataGate = (name: string, text: string) => DataVerdict;
+import type {
+  DataGate,
+  Effect,
+  SessionLimits,
+  SessionState,
+} from "./session_types.ts";
 
 const UNLIMITED: DataGate = () => "ok";
 
@@ -57,32 +44,6 @@ const UNLIMITED: DataGate = () => "ok";
  * that time is not waiting for anything and is cut off.
  */
 const BACKLOG_LIMIT = 1 << 20;
-
-/** The role-and-progress of a socket. */
-export type SessionState =
-  | { kind: "greeted" }
-  | {
-    kind: "verifying";
-    role: "provider" | "widget";
-    /** The app whose signature or token is being checked. */
-    name: string;
-    /** Apps the socket was already subscribed to (empty for providers). */
-    names: Set<string>;
-  }
-  | { kind: "provider"; name: string }
-  | { kind: "widget"; names: Set<string> }
-  | { kind: "closed" };
-
-/** What the glue must do in answer to an input. */
-export type Effect =
-  | { kind: "send"; frame: ServerFrame }
-  | { kind: "close"; code: CloseCode; reason: string }
-  | { kind: "authenticate"; name: string }
-  | { kind: "subscribe"; name: string }
-  | { kind: "unsubscribe"; name: string }
-  | { kind: "publish"; name: string; data: unknown }
-  | { kind: "verify-provider"; name: string; signature: string }
-  | { kind: "verify-widget"; name: string; token: string };
 
 const NONE: readonly Effect[] = Object.freeze([]);
 
@@ -447,30 +408,4 @@ export class Session {
     );
     return effects;
   }
-}
-
-function unknownApp(name: string): FrameError {
-  return {
-    code: ErrorCode.unknownApp,
-    message: `App "${name}" is not registered on this relay`,
-  };
-}
-
-function invalidName(name: string): FrameError {
-  const shown = name.length > 64 ? `${name.slice(0, 64)}…` : name;
-  return {
-    code: ErrorCode.invalidName,
-    message: `App name "${shown}" must match ${APP_NAME.source}`,
-  };
-}
-
-/**
- * Whether `text` is over `max` UTF-8 bytes. UTF-8 never takes fewer bytes
- * than UTF-16 code units nor more than three per unit, so most frames are
- * decided without encoding them.
- */
-function tooLarge(text: string, max: number): boolean {
-  if (text.length > max) return true;
-  if (text.length * 3 <= max) return false;
-  return new TextEncoder().encode(text).length > max;
 }

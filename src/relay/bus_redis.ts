@@ -9,7 +9,9 @@
  * is unreachable, frames for other nodes are dropped and counted rather
  * than queued, local fan-out goes on untouched, the outage is logged once,
  * and the connections retry with capped, jittered backoff; when Redis is
- * back every app with local widgets is subscribed again.
+ * back every app with local widgets is subscribed again, and the handler
+ * given to {@linkcode RedisBus.onResubscribe} is told which apps may have
+ * missed frames.
  *
  * Redis is trusted: anything published on `cupd:<app>` reaches the app's
  * widgets, so it must not be reachable by untrusted clients.
@@ -39,13 +41,28 @@ export type RedisBusStats = RedisLinkStats;
 export class RedisBus implements Bus {
   readonly #link: RedisLink;
   readonly #prefix: string;
+  #onResubscribe: (apps: string[]) => void = () => {};
 
   constructor(url: string, options: RedisBusOptions) {
     this.#prefix = options.prefix ?? "cupd:";
     this.#link = new RedisLink(url, {
       log: options.log.child({ redis: "bus" }),
       id: options.instance,
+      onResubscribe: (channels) =>
+        this.#onResubscribe(
+          channels.map((channel) => channel.slice(this.#prefix.length)),
+        ),
     });
+  }
+
+  /**
+   * Tell `handler` the apps subscribed again after the bus was cut off
+   * from them (or subscribed before Redis first answered): frames other
+   * instances published for them meanwhile were missed. Replaces any
+   * earlier handler.
+   */
+  onResubscribe(handler: (apps: string[]) => void): void {
+    this.#onResubscribe = handler;
   }
 
   /** Whether Redis is reachable now. */

@@ -158,28 +158,36 @@ export class Hub {
     const sinks = this.#apps.get(app);
     if (!sinks) return 0;
 
-    // Counted before sending: a sink may leave the set while it sends.
+    // Taken before sending: a sink may leave the set while it sends.
     const count = sinks.size;
-    const metrics = this.#metrics;
-    metrics.delivered.value += count;
-    metrics.framesOut.value += count;
-    metrics.bytesOut.value += count * utf8Length(frame);
     const holds = this.#holds.get(app);
+    let sent = count;
     for (const sink of sinks) {
       const held = holds?.get(sink);
-      if (held) held.push(frame);
-      else this.#send(sink, frame);
+      if (!held) {
+        this.#send(sink, frame);
+        continue;
+      }
+      // Counted when released: the widget may leave before that.
+      held.push(frame);
+      sent--;
     }
+    this.#count(sent, sent === 0 ? 0 : utf8Length(frame));
     return count;
+  }
+
+  /** Count `frames` frames of `bytes` bytes each as delivered. */
+  #count(frames: number, bytes: number): void {
+    const metrics = this.#metrics;
+    metrics.delivered.value += frames;
+    metrics.framesOut.value += frames;
+    metrics.bytesOut.value += frames * bytes;
   }
 
   /** Send one last value to one widget, counted like a delivery. */
   #retain(sink: Sink, frame: string): void {
     const retained = retainedFrame(frame);
-    const metrics = this.#metrics;
-    metrics.delivered.value++;
-    metrics.framesOut.value++;
-    metrics.bytesOut.value += utf8Length(retained);
+    this.#count(1, utf8Length(retained));
     this.#send(sink, retained);
   }
 
@@ -203,7 +211,10 @@ export class Hub {
     this.#unhold(app, sink);
 
     if (held.length === 0 && frame !== undefined) this.#retain(sink, frame);
-    for (const live of held) this.#send(sink, live);
+    for (const live of held) {
+      this.#count(1, utf8Length(live));
+      this.#send(sink, live);
+    }
   }
 
   #unhold(app: string, sink: Sink): void {

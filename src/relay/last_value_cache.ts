@@ -12,12 +12,15 @@
  * A read is not cached as current: the store lags publishes on other
  * isolates by up to one flush interval, and caching a stale read would
  * extend that for every later subscriber. Only the bus keeps the copy
- * current.
+ * current. A bus that lost its subscriptions for a while (a Redis outage)
+ * missed the frames published meanwhile: {@linkcode LastValueCache.forget}
+ * makes the next subscriber of those apps read the store again.
  *
  * @module
  */
 
 import type { Logger } from "../observe/log.ts";
+import type { Counter } from "../observe/metrics.ts";
 import { BoundedValues } from "./bounded_values.ts";
 import type { Clock } from "./clock.ts";
 import { expired, type LastValue, type LastValueStore } from "./last_value.ts";
@@ -41,7 +44,29 @@ export interface CacheOptions {
   maxEntries?: number;
   /** Most frame text kept in memory, in UTF-16 code units; 64 Mi default. */
   maxSize?: number;
+  /** Time `close` waits for the final flush; 3000 by default. */
+  closeWaitMs?: number;
+  /** Store reads and writes, counted for metrics. */
+  counters?: StoreCounters;
 }
+
+/** Counters of store traffic, bumped as reads and writes settle. */
+export interface StoreCounters {
+  /** Writes that completed. */
+  writes: Counter;
+  /** Writes that failed; their values are not in the store. */
+  writeFailures: Counter;
+  /** Reads started. */
+  reads: Counter;
+  /** Reads that failed or timed out, served as "no value". */
+  readFailures: Counter;
+}
+
+/** Time `close` waits for the store to release its resources. */
+const STORE_CLOSE_WAIT_MS = 2000;
+
+/** Apps named in the log line of values not written at shutdown. */
+const LOGGED_APPS = 20;
 
 /** What {@linkcode LastValueCache.peek} knows for sure. */
 export interface Known {
@@ -58,6 +83,8 @@ export class LastValueCache {
   readonly #ttlMs: number;
   readonly #log: Logger;
   readonly #readTimeoutMs: number;
+  readonly #closeWaitMs: number;
+  readonly #counters: StoreCounters | undefined;
   /** Newest value seen per app. */
   readonly #entries: BoundedValues;
   /** Apps with a bus subscription, whose frames all pass through here. */
@@ -75,6 +102,8 @@ export class LastValueCache {
     this.#ttlMs = options.ttlMs;
     this.#log = options.log.child({ part: "last_value" });
     this.#readTimeoutMs = options.readTimeoutMs ?? 2000;
+    this.#closeWaitMs = options.closeWaitMs ?? 3000;
+    this.#counters = options.counters;
     this.#entries = new BoundedValues(
       {
         maxEntries: options.maxEntries ?? 10_000,
@@ -88,6 +117,8 @@ export class LastValueCache {
       clock: options.clock,
       flushMs: options.flushMs,
       log: this.#log,
+      writes: options.counters?.writes,
+      writeFailures: options.counters?.writeFailures,
     });
   }
 
@@ -122,6 +153,16 @@ export class LastValueCache {
     this.#known.delete(app);
   }
 
+  /**
+   * The bus may have missed frames of `apps` (it was cut off from them and
+   * has subscribed again): their copies may be stale, so the next
+   * subscriber reads the store. The local copy still takes part in that
+   * read's merge, so a newer local publish is not lost.
+   */
+  forget(apps: Iterable<string>): void {
+    for (const app of apps) this.#known.delete(app);
+  }
+
   /** The app's last value when known without a read, else `undefined`. */
   peek(app: string): Known | undefined {
     if (!this.#known.has(app)) return undefined;
@@ -143,11 +184,39 @@ export class LastValueCache {
     return load;
   }
 
-  /** Write what is pending, then release the store. */
+  /**
+   * Write what is pending, then release the store. Waits at most
+   * `closeWaitMs` for the writes and a little more for the store, so a
+   * store that stops answering cannot hold a shutdown; what could not be
+   * written is logged.
+   */
   async close(): Promise<void> {
     this.#closed = true;
-    await this.#writer.flush();
-    await this.#store.close();
+    const flushed = await this.#within(this.#writer.flush(), this.#closeWaitMs);
+    const unwritten = this.#writer.unwritten();
+    if (unwritten.length > 0) {
+      this.#log.warn("last values not written at shutdown", {
+        count: unwritten.length,
+        apps: unwritten.slice(0, LOGGED_APPS),
+        why: flushed ? "write failed or timed out" : "store did not answer",
+      });
+    }
+    const released = await this.#within(
+      this.#store.close().catch(() => {}),
+      STORE_CLOSE_WAIT_MS,
+    );
+    if (!released) this.#log.warn("store did not close in time");
+  }
+
+  /** Whether `work` settled within `ms`. */
+  #within(work: Promise<void>, ms: number): Promise<boolean> {
+    return new Promise((resolve) => {
+      const timer = this.#clock.setTimeout(() => resolve(false), ms);
+      work.then(() => {
+        this.#clock.clearTimeout(timer);
+        resolve(true);
+      });
+    });
   }
 
   async #load(app: string): Promise<string | undefined> {
@@ -163,25 +232,31 @@ export class LastValueCache {
 
   /** One store read, bounded in time, failures counted as "no value". */
   #read(app: string): Promise<LastValue | undefined> {
+    this.#counters?.reads.inc();
     return new Promise((resolve) => {
-      const timer = this.#clock.setTimeout(() => {
-        this.#readFailed(app, "timed out");
-        resolve(undefined);
-      }, this.#readTimeoutMs);
+      // The first of answer, failure and timeout settles the read.
+      let settled = false;
+      const settle = (value: LastValue | undefined, failure?: string) => {
+        if (settled) return;
+        settled = true;
+        this.#clock.clearTimeout(timer);
+        if (failure === undefined) this.#readFailing = false;
+        else this.#readFailed(app, failure);
+        resolve(value);
+      };
+      const timer = this.#clock.setTimeout(
+        () => settle(undefined, "timed out"),
+        this.#readTimeoutMs,
+      );
       this.#store.get(app).then(
-        (value) => {
-          this.#readFailing = false;
-          resolve(value);
-        },
-        (error) => {
-          this.#readFailed(app, String(error));
-          resolve(undefined);
-        },
-      ).finally(() => this.#clock.clearTimeout(timer));
+        (value) => settle(value),
+        (error) => settle(undefined, String(error)),
+      );
     });
   }
 
   #readFailed(app: string, why: string): void {
+    this.#counters?.readFailures.inc();
     if (this.#readFailing) return this.#log.debug("read failed", { app, why });
     this.#readFailing = true;
     this.#log.warn("cannot read last values", { app, why });

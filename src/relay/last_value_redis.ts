@@ -8,15 +8,22 @@
  * relay using the same Redis. While Redis is unreachable, a command waits
  * at most `readyWaitMs` for the connection, then fails instead of queueing
  * (a queued write would land stale, a queued read would hold a widget's
- * first frames), and the connection retries with capped, jittered backoff. Values live as long as Redis keeps them: with
- * persistence off, a Redis restart forgets them.
+ * first frames), and the connection retries with capped, jittered backoff.
+ * A Redis that stops answering without closing the connection (hung, or
+ * cut off by the network) fails each command after `commandTimeoutMs`, and
+ * the connection is replaced once it has been silent for
+ * {@linkcode SOCKET_TIMEOUT_MS}; meanwhile at most `maxUnanswered`
+ * commands wait for it and later ones fail at once, so nothing piles up.
+ * `close` never waits more than {@linkcode QUIT_WAIT_MS}. Values live as
+ * long as Redis keeps them: with persistence off, a Redis restart forgets
+ * them.
  *
  * @module
  */
 
 import { Redis } from "ioredis";
 import type { Logger } from "../observe/log.ts";
-import { retryDelay } from "./bus_redis.ts";
+import { retryDelay, SOCKET_TIMEOUT_MS } from "./redis_link.ts";
 import {
   expired,
   isLastValue,
@@ -32,7 +39,17 @@ export interface RedisStoreOptions extends StoreOptions {
   prefix?: string;
   /** Time a command waits for a connection being made; 1000 by default. */
   readyWaitMs?: number;
+  /** Time a command waits for Redis's answer; 2000 by default. */
+  commandTimeoutMs?: number;
+  /** Most commands awaiting an answer at once; 1000 by default. */
+  maxUnanswered?: number;
 }
+
+/** Time `close` waits for Redis to acknowledge before cutting. */
+export const QUIT_WAIT_MS = 1000;
+
+/** Message of a command refused because too many wait for Redis. */
+export const NOT_ANSWERING = "redis is not answering";
 
 /** {@linkcode LastValueStore} over one Redis connection. */
 export class RedisStore implements LastValueStore {
@@ -42,6 +59,7 @@ export class RedisStore implements LastValueStore {
   readonly #prefix: string;
   readonly #log: Logger;
   readonly #readyWaitMs: number;
+  readonly #maxUnanswered: number;
   #up = false;
 
   constructor(url: string, options: RedisStoreOptions) {
@@ -50,10 +68,16 @@ export class RedisStore implements LastValueStore {
     this.#prefix = options.prefix ?? "cupd:last:";
     this.#log = options.log.child({ store: "redis" });
     this.#readyWaitMs = options.readyWaitMs ?? 1000;
+    this.#maxUnanswered = options.maxUnanswered ?? 1000;
     this.#redis = new Redis(url, {
       retryStrategy: retryDelay,
       maxRetriesPerRequest: 1,
       enableOfflineQueue: false,
+      // A write sent again after a reconnection could overwrite a newer
+      // value another relay wrote meanwhile.
+      autoResendUnfulfilledCommands: false,
+      commandTimeout: options.commandTimeoutMs ?? 2000,
+      socketTimeout: SOCKET_TIMEOUT_MS,
       // A flush writes many apps in one tick: one round trip for all.
       enableAutoPipelining: true,
     });
@@ -67,7 +91,7 @@ export class RedisStore implements LastValueStore {
 
   async get(app: string): Promise<LastValue | undefined> {
     await this.#ready();
-    const text = await this.#redis.get(this.#prefix + app);
+    const text = await this.#send(() => this.#redis.get(this.#prefix + app));
     if (text === null) return undefined;
 
     let value: unknown;
@@ -86,16 +110,32 @@ export class RedisStore implements LastValueStore {
     const text = JSON.stringify({ frame: value.frame, at: value.at });
     await this.#ready();
     if (this.#ttlMs === 0) {
-      await this.#redis.set(key, text);
+      await this.#send(() => this.#redis.set(key, text));
       return;
     }
     const left = Math.max(1, value.at + this.#ttlMs - this.#now());
-    await this.#redis.set(key, text, "PX", left);
+    await this.#send(() => this.#redis.set(key, text, "PX", left));
   }
 
+  /** Ask Redis to close, waiting at most {@linkcode QUIT_WAIT_MS}. */
   async close(): Promise<void> {
-    await this.#redis.quit().catch(() => {});
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const cut = new Promise((resolve) => {
+      timer = setTimeout(resolve, QUIT_WAIT_MS);
+    });
+    await Promise.race([this.#redis.quit().catch(() => {}), cut]);
+    clearTimeout(timer);
     this.#redis.disconnect();
+  }
+
+  /** Run one command unless too many already wait for Redis's answer. */
+  #send<T>(command: () => Promise<T>): Promise<T> {
+    // Written and unanswered: a command that timed out stays there until
+    // Redis answers it or the connection is replaced.
+    if (this.#redis.commandQueue.length >= this.#maxUnanswered) {
+      return Promise.reject(new Error(NOT_ANSWERING));
+    }
+    return command();
   }
 
   /**

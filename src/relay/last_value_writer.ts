@@ -7,6 +7,7 @@
  */
 
 import type { Logger } from "../observe/log.ts";
+import type { Counter } from "../observe/metrics.ts";
 import type { Clock, TimerId } from "./clock.ts";
 import type { LastValue, LastValueStore } from "./last_value.ts";
 
@@ -17,6 +18,10 @@ export interface WriterOptions {
   /** Time the first pending value waits before the flush that writes it. */
   flushMs: number;
   log: Logger;
+  /** Bumped per completed store write, for metrics. */
+  writes?: Counter;
+  /** Bumped per failed store write, for metrics. */
+  writeFailures?: Counter;
 }
 
 /** Counts of a {@linkcode LastValueWriter}, for health and tests. */
@@ -39,7 +44,13 @@ export class LastValueWriter {
   readonly #clock: Clock;
   readonly #flushMs: number;
   readonly #log: Logger;
+  readonly #writes: Counter | undefined;
+  readonly #writeFailures: Counter | undefined;
   #pending = new Map<string, LastValue>();
+  /** The batch being written now. */
+  #writing = new Map<string, LastValue>();
+  /** Apps whose write failed in the last flush that wrote anything. */
+  #lost: string[] = [];
   #timer: TimerId | undefined;
   #flushing: Promise<void> = Promise.resolve();
   #failing = false;
@@ -50,11 +61,23 @@ export class LastValueWriter {
     this.#clock = options.clock;
     this.#flushMs = options.flushMs;
     this.#log = options.log;
+    this.#writes = options.writes;
+    this.#writeFailures = options.writeFailures;
   }
 
   /** Apps waiting for the next flush. */
   get pending(): number {
     return this.#pending.size;
+  }
+
+  /**
+   * Apps whose latest value the store may not hold: waiting for a flush,
+   * being written, or failed in the last flush. For the shutdown log.
+   */
+  unwritten(): string[] {
+    const apps = new Set([...this.#lost, ...this.#writing.keys()]);
+    for (const app of this.#pending.keys()) apps.add(app);
+    return [...apps];
   }
 
   /** Make `value` the app's next write, replacing any pending one. */
@@ -86,13 +109,20 @@ export class LastValueWriter {
     const batch = this.#pending;
     if (batch.size === 0) return;
     this.#pending = new Map();
+    this.#writing = batch;
 
+    const apps = [...batch.keys()];
     const results = await Promise.allSettled(
       [...batch].map(([app, value]) => this.#store.set(app, value)),
     );
+    this.#writing = new Map();
+    this.#lost = apps.filter((_, i) => results[i].status === "rejected");
     const failures = results.filter((r) => r.status === "rejected");
-    this.stats.written += results.length - failures.length;
+    const written = results.length - failures.length;
+    this.stats.written += written;
     this.stats.failed += failures.length;
+    this.#writes?.inc(written);
+    this.#writeFailures?.inc(failures.length);
     this.#report(failures[0]?.reason, failures.length, results.length);
   }
 

@@ -21,7 +21,8 @@
  *   waited {@linkcode SOCKET_TIMEOUT_MS};
  * - the outage is logged once (warn) when it starts and once (info) when
  *   Redis is back, never per message or per retry;
- * - when both connections are ready again, every channel is subscribed again.
+ * - when both connections are ready again, every channel is subscribed again,
+ *   and `onResubscribe` is told which (their messages meanwhile are lost).
  *
  * Promises: a message reaches every other link subscribed to its channel at
  * most once, in publishing order per link (one publishing connection, and
@@ -58,6 +59,13 @@ export interface RedisLinkOptions {
   log: Logger;
   /** Tag of this link's messages; cut or padded to {@linkcode TAG_LENGTH}. */
   id?: string;
+  /**
+   * Told the channels the subscribing connection subscribes again once it
+   * is ready after a disconnection (or for the first time, for channels
+   * asked for before it was): messages published on them before that
+   * were not received.
+   */
+  onResubscribe?: (channels: string[]) => void;
 }
 
 /** Length of the tag that starts every message on the wire. */
@@ -95,6 +103,7 @@ export class RedisLink {
   readonly #handlers = new Map<string, MessageHandler>();
   readonly #tag: string;
   readonly #log: Logger;
+  readonly #onResubscribe: (channels: string[]) => void;
   readonly #ready = { pub: false, sub: false };
   /** The last error of each connection, logged when it closes. */
   readonly #why: Record<Role, string | undefined> = {
@@ -121,6 +130,7 @@ export class RedisLink {
     this.#tag = (options.id ?? crypto.randomUUID().replaceAll("-", ""))
       .padEnd(TAG_LENGTH, "_").slice(0, TAG_LENGTH);
     this.#log = options.log;
+    this.#onResubscribe = options.onResubscribe ?? (() => {});
 
     const redisOptions = {
       retryStrategy: retryDelay,
@@ -303,7 +313,13 @@ export class RedisLink {
   /** Subscribe every channel again: a reconnected connection has none. */
   #resubscribe(): void {
     const channels = [...this.#handlers.keys()];
-    if (channels.length > 0) this.#command(this.#sub.subscribe(...channels));
+    if (channels.length === 0) return;
+    this.#command(this.#sub.subscribe(...channels));
+    try {
+      this.#onResubscribe(channels);
+    } catch (error) {
+      this.#log.error("resubscribe handler failed", { error: String(error) });
+    }
   }
 
   #command(pending: Promise<unknown>): void {

@@ -7,6 +7,7 @@
 
 import type { Config } from "../config.ts";
 import type { Logger } from "../observe/log.ts";
+import type { RelayMetrics } from "../observe/relay_metrics.ts";
 import type { Clock } from "../relay/clock.ts";
 import type { LastValueStore } from "../relay/last_value.ts";
 import { LastValueCache } from "../relay/last_value_cache.ts";
@@ -33,12 +34,16 @@ export function createStore(
   }
 }
 
-/** The cache over `store`, or none when nothing is retained. */
+/**
+ * The cache over `store`, or none when nothing is retained. Its store
+ * reads and writes are counted in `metrics`.
+ */
 export function createLastValues(
   config: Config,
   log: Logger,
   clock: Clock,
   store: LastValueStore | undefined,
+  metrics: RelayMetrics,
 ): LastValueCache | undefined {
   if (!store) return undefined;
   log.info("last values", {
@@ -52,5 +57,11 @@ export function createLastValues(
     ttlMs: config.lastValueTtlMs,
     flushMs: config.lastValueFlushMs,
     log,
+    counters: {
+      writes: metrics.lastValueWrites,
+      writeFailures: metrics.lastValueWriteFailures,
+      reads: metrics.lastValueReads,
+      readFailures: metrics.lastValueReadFailures,
+    },
   });
 }

@@ -9,7 +9,7 @@
  */
 
 import type { Clock } from "../relay/clock.ts";
-import type { DataVerdict } from "../protocol/session.ts";
+import type { DataVerdict } from "../protocol/session_types.ts";
 
 /** A rate: messages and UTF-8 bytes per second; 0 means unlimited. */
 export interface Rate {

@@ -87,8 +87,13 @@ export function createRelay(options: RelayOptions): Relay {
   const bus = options.bus ?? createBus(config, log, isolate);
   const clock = options.clock ?? systemClock;
   const store = options.store ?? createStore(config, log);
-  const lastValues = createLastValues(config, log, clock, store);
   const metrics = new RelayMetrics();
+  const lastValues = createLastValues(config, log, clock, store, metrics);
+  // Frames published while the bus was cut off never arrive: the copies
+  // of those apps may be stale, so the store is read again.
+  if (bus instanceof RedisBus && lastValues) {
+    bus.onResubscribe((apps) => lastValues.forget(apps));
+  }
   const uninstallGuard = installProcessGuard(log, metrics.faults);
   const hub = new Hub(bus, {
     lastValues,

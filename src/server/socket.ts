@@ -8,8 +8,12 @@
 
 import type { AuthPolicy } from "../auth/policy.ts";
 import type { Verdict } from "../protocol/access.ts";
-import type { Effect, SessionState } from "../protocol/session.ts";
-import { Session, type SessionLimits } from "../protocol/session.ts";
+import { Session } from "../protocol/session.ts";
+import type {
+  Effect,
+  SessionLimits,
+  SessionState,
+} from "../protocol/session_types.ts";
 import { CloseCode, ErrorCode } from "../protocol/codes.ts";
 import { encode, type ServerFrame } from "../protocol/messages.ts";
 import type { Hub, Sink } from "../relay/hub.ts";
