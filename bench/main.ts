@@ -447,6 +447,13 @@ function summary(
       }. There the figure may be its limit, not the relay's.`,
     );
   }
+  if (mode.rounds === 1) {
+    lines.push(
+      "",
+      "quick mode: one round with coarse steps, so ratios are indicative; " +
+        "the full mode (medians of 3) gives the figures to compare.",
+    );
+  }
   const missed = metrics.filter((m) => met(m) === false).map((m) => m.label);
   lines.push(
     "",
