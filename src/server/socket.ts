@@ -20,7 +20,7 @@ import type { Hub, Sink } from "../relay/hub.ts";
 import type { Audience } from "../relay/audience.ts";
 import type { Census } from "../relay/census.ts";
 import type { Clock } from "../relay/clock.ts";
-import type { Logger } from "../observe/log.ts";
+import type { Fields, Logger } from "../observe/log.ts";
 import {
   type RelayMetrics,
   type Role,
@@ -119,7 +119,12 @@ export function attachSocket(
     (name) => ctx.auth.access(name),
     (name, text) => (gate ??= newGate(ctx)).admit(name, bytesOf(text)),
   );
-  let log = ctx.log.child({ uid });
+  // Bound on first use: with debug off, most sockets never log a line.
+  let fields: Fields = { uid };
+  let bound: Logger | undefined;
+  const log = () => bound ??= ctx.log.child(fields);
+  const debug = ctx.log.enabled("debug");
+  const trace = ctx.log.enabled("trace");
   let timer: ReturnType<typeof setTimeout> | undefined;
   let unwatch: (() => void) | undefined;
   // Apps subscribed by the current batch of effects, awaiting their
@@ -185,15 +190,18 @@ export function attachSocket(
           }
           break;
         case "close":
-          log.debug("closing socket", {
-            code: effect.code,
-            why: effect.reason,
-          });
+          if (debug) {
+            log().debug("closing socket", {
+              code: effect.code,
+              why: effect.reason,
+            });
+          }
           closeWith(effect.code, effect.reason);
           break;
         case "authenticate":
-          log = log.child({ role: "provider", app: effect.name });
-          log.debug("provider authenticated");
+          fields = { ...fields, role: "provider", app: effect.name };
+          bound = undefined;
+          if (debug) log().debug("provider authenticated");
           break;
         case "subscribe":
           ctx.hub.subscribe(effect.name, outbox);
@@ -230,21 +238,21 @@ export function attachSocket(
   };
 
   const closeSlow = (buffered: number) => {
-    log.debug("closing slow consumer", { buffered });
+    if (debug) log().debug("closing slow consumer", { buffered });
     closeWith(CloseCode.slowConsumer, ErrorCode.slowConsumer);
     release();
   };
 
   const fail = (what: string, error: unknown) => {
     metrics.faults.get("socket").value++;
-    log.error("socket handler failed", { what, error });
+    log().error("socket handler failed", { what, error });
     try {
       release();
       if (socket.readyState < WebSocket.CLOSING) {
         closeWith(CloseCode.internalError, "internal_error");
       }
     } catch (again) {
-      log.error("socket cleanup failed", { what, error: again });
+      log().error("socket cleanup failed", { what, error: again });
     }
   };
 
@@ -279,7 +287,7 @@ export function attachSocket(
 
   socket.onmessage = (event: MessageEvent) =>
     guard("message", () => {
-      if (log.enabled("trace")) log.trace("frame in", { frame: event.data });
+      if (trace) log().trace("frame in", { frame: event.data });
       if (typeof event.data === "string") {
         metrics.textIn.value++;
         metrics.bytesIn.value += bytesOf(event.data);
@@ -290,7 +298,10 @@ export function attachSocket(
         metrics.binaryIn.value++;
         apply(session.receiveBinary());
       }
-      if (session.state.kind !== "greeted") clearTimeout(timer);
+      if (timer !== undefined && session.state.kind !== "greeted") {
+        clearTimeout(timer);
+        timer = undefined;
+      }
     });
 
   let closed = false;
@@ -301,14 +312,15 @@ export function attachSocket(
     guard("close", () => {
       ctx.connections.delete(socket);
       release();
-      log.debug("socket closed", { code: event.code });
+      if (debug) log().debug("socket closed", { code: event.code });
     });
     onClosed();
   };
 
   socket.onerror = (event) => {
+    if (!debug) return;
     const message = event instanceof ErrorEvent ? event.message : "error";
-    log.debug("socket error", { message });
+    log().debug("socket error", { message });
   };
 }
 
