@@ -21,14 +21,7 @@ import {
 import { redisAvailable, RedisServer } from "./redis_helpers.ts";
 import { serveParallel, spreadClients } from "./serve_parallel.ts";
 
-const hasRedis = await redisAvailable();
-if (!hasRedis) {
-  // deno-lint-ignore no-console
-  console.warn(
-    "skipping the Redis last-value test: redis-server is missing " +
-      "(Debian: apt-get install redis-server)",
-  );
-}
+const hasRedis = await redisAvailable("the Redis last-value test");
 
 /** Run `body` with a fresh KV file path; remove its directory after. */
 async function withKvFile(body: (path: string) => Promise<void>) {

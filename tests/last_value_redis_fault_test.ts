@@ -27,14 +27,7 @@ import {
   withRedis,
 } from "./redis_helpers.ts";
 
-const hasRedis = await redisAvailable();
-if (!hasRedis) {
-  // deno-lint-ignore no-console
-  console.warn(
-    "skipping Redis fault tests: redis-server is missing " +
-      "(Debian: apt-get install redis-server)",
-  );
-}
+const hasRedis = await redisAvailable("Redis fault tests");
 
 const log = new Logger("silent");
 

@@ -13,14 +13,7 @@ import { eventually } from "./helpers.ts";
 import { redisAvailable, RedisServer } from "./redis_helpers.ts";
 
 const log = new Logger("silent");
-const hasRedis = await redisAvailable();
-if (!hasRedis) {
-  // deno-lint-ignore no-console
-  console.warn(
-    "skipping Redis store tests: redis-server is missing " +
-      "(Debian: apt-get install redis-server)",
-  );
-}
+const hasRedis = await redisAvailable("Redis store tests");
 
 /** A store under test and how to release what it used. */
 interface Made {

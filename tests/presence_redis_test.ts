@@ -17,14 +17,7 @@ import {
   withRedis,
 } from "./redis_helpers.ts";
 
-const available = await redisAvailable();
-if (!available) {
-  // deno-lint-ignore no-console
-  console.warn(
-    "skipping Redis presence tests: redis-server is missing " +
-      "(Debian: apt-get install redis-server)",
-  );
-}
+const available = await redisAvailable("Redis presence tests");
 
 const CHANNEL = "cupd-presence";
 

@@ -18,14 +18,7 @@ import {
 } from "./redis_helpers.ts";
 import { serveParallel, spreadClients } from "./serve_parallel.ts";
 
-const available = await redisAvailable();
-if (!available) {
-  // deno-lint-ignore no-console
-  console.warn(
-    "skipping Redis audience tests: redis-server is missing " +
-      "(Debian: apt-get install redis-server)",
-  );
-}
+const available = await redisAvailable("Redis audience tests");
 
 const INTERVAL_MS = 250;
 const TTL_MS = 1000;

@@ -7,8 +7,23 @@ import {
   type TestClient,
 } from "./helpers.ts";
 
-/** Whether `redis-server` can be started here. */
-export async function redisAvailable(): Promise<boolean> {
+/**
+ * Whether `redis-server` can be started here. When it cannot, and `what`
+ * names the tests that need it, say that they are skipped and why.
+ */
+export async function redisAvailable(what?: string): Promise<boolean> {
+  const available = await canStartRedis();
+  if (!available && what) {
+    // deno-lint-ignore no-console
+    console.warn(
+      `skipping ${what}: redis-server is missing ` +
+        "(Debian: apt-get install redis-server)",
+    );
+  }
+  return available;
+}
+
+async function canStartRedis(): Promise<boolean> {
   try {
     const { success } = await new Deno.Command("redis-server", {
       args: ["--version"],

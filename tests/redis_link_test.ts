@@ -20,14 +20,7 @@ import {
   withRedis,
 } from "./redis_helpers.ts";
 
-const available = await redisAvailable();
-if (!available) {
-  // deno-lint-ignore no-console
-  console.warn(
-    "skipping Redis link tests: redis-server is missing " +
-      "(Debian: apt-get install redis-server)",
-  );
-}
+const available = await redisAvailable("Redis link tests");
 
 /** A logger that keeps its lines. */
 function capturing(): { log: Logger; lines: Record<string, unknown>[] } {

@@ -17,14 +17,7 @@ import {
   withTwoNodes,
 } from "./redis_helpers.ts";
 
-const available = await redisAvailable();
-if (!available) {
-  // deno-lint-ignore no-console
-  console.warn(
-    "skipping Redis tests: redis-server is missing " +
-      "(Debian: apt-get install redis-server)",
-  );
-}
+const available = await redisAvailable("Redis tests");
 
 /** Fast presence, so counts settle and expire within a test. */
 const ENV = {

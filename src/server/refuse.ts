@@ -37,13 +37,7 @@ export function refuseSocket(
     socket.send(frame);
     socket.close(CloseCode.tooManyConnections, code);
   };
-  let closed = false;
-  socket.onclose = (event) => {
-    if (closed) return;
-    closed = true;
-    metrics.closes.get(event.code).value++;
-  };
-  socket.onerror = () => {};
+  countClose(socket, metrics);
 }
 
 /**
@@ -56,6 +50,11 @@ export function turnAway(socket: WebSocket, metrics: RelayMetrics): void {
     metrics.serverCloses.get(reason).value++;
     socket.close(CloseCode.shuttingDown, reason);
   };
+  countClose(socket, metrics);
+}
+
+/** Count the socket's close once (a stuck socket may report it twice). */
+function countClose(socket: WebSocket, metrics: RelayMetrics): void {
   let closed = false;
   socket.onclose = (event) => {
     if (closed) return;
