@@ -5,7 +5,7 @@
  * @module
  */
 
-import { createApp } from "../app.ts";
+import { createApp, withSocketRoute } from "../app.ts";
 import { AuthPolicy } from "../auth/policy.ts";
 import type { Config } from "../config.ts";
 import { CloseCode } from "../protocol/codes.ts";
@@ -27,6 +27,7 @@ import { createLastValues, createStore } from "./last_values.ts";
 import { installProcessGuard } from "../observe/process_guard.ts";
 import { RelayMetrics } from "../observe/relay_metrics.ts";
 import { Admission } from "./admission.ts";
+import { HandshakeSweep } from "./handshake_sweep.ts";
 import { AppRates } from "./rate_limit.ts";
 import { Connections } from "./socket.ts";
 
@@ -126,7 +127,7 @@ export function createRelay(options: RelayOptions): Relay {
     onChange: (apps) => audience.changed(apps),
   });
 
-  const app = createApp({
+  const appContext = {
     hub,
     census,
     audience,
@@ -135,6 +136,7 @@ export function createRelay(options: RelayOptions): Relay {
     connections,
     auth,
     handshakeTimeoutMs: config.handshakeTimeoutMs,
+    handshakes: new HandshakeSweep(config.handshakeTimeoutMs),
     idleTimeoutSeconds: Math.ceil(config.idleTimeoutMs / 1000),
     limits: {
       maxFrameBytes: config.maxFrameBytes,
@@ -155,7 +157,8 @@ export function createRelay(options: RelayOptions): Relay {
     rateLimitStrikes: config.rateLimitStrikes,
     admission: new Admission(config),
     stopping: () => stopping !== undefined,
-  });
+  };
+  const fetch = withSocketRoute(createApp(appContext), appContext);
 
   let stopping: Promise<void> | undefined;
   const shutdown = () =>
@@ -185,7 +188,7 @@ export function createRelay(options: RelayOptions): Relay {
     connections,
     metrics,
     redisStats,
-    fetch: (request, info) => app.fetch(request, info),
+    fetch,
     shutdown,
   };
 }
