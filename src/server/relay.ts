@@ -27,7 +27,6 @@ import { createLastValues, createStore } from "./last_values.ts";
 import { installProcessGuard } from "../observe/process_guard.ts";
 import { RelayMetrics } from "../observe/relay_metrics.ts";
 import { Admission } from "./admission.ts";
-import { HandshakeSweep } from "./handshake_sweep.ts";
 import { AppRates } from "./rate_limit.ts";
 import { Connections } from "./socket.ts";
 
@@ -136,7 +135,6 @@ export function createRelay(options: RelayOptions): Relay {
     connections,
     auth,
     handshakeTimeoutMs: config.handshakeTimeoutMs,
-    handshakes: new HandshakeSweep(config.handshakeTimeoutMs),
     idleTimeoutSeconds: Math.ceil(config.idleTimeoutMs / 1000),
     limits: {
       maxFrameBytes: config.maxFrameBytes,

@@ -26,7 +26,6 @@ import {
   type Role,
   utf8Length,
 } from "../observe/relay_metrics.ts";
-import type { HandshakeSweep, HandshakeWait } from "./handshake_sweep.ts";
 import { Outbox } from "./outbox.ts";
 import { type AppRates, ProviderGate, type Rate } from "./rate_limit.ts";
 
@@ -40,8 +39,6 @@ export interface SocketContext {
   log: Logger;
   limits: SessionLimits;
   handshakeTimeoutMs: number;
-  /** The isolate's handshake deadlines, of `handshakeTimeoutMs` each. */
-  handshakes: HandshakeSweep;
   isolate: string;
   connections: Connections;
   /** Who may publish and watch which app. */
@@ -128,7 +125,7 @@ export function attachSocket(
   const log = () => bound ??= ctx.log.child(fields);
   const debug = ctx.log.enabled("debug");
   const trace = ctx.log.enabled("trace");
-  let wait: HandshakeWait | undefined;
+  let timer: ReturnType<typeof setTimeout> | undefined;
   let unwatch: (() => void) | undefined;
   // Apps subscribed by the current batch of effects, awaiting their
   // acknowledgement, after which their last value is sent.
@@ -233,7 +230,7 @@ export function attachSocket(
   // Leave the hub at once: a socket stuck with a full buffer may take
   // long to report its close, and must receive nothing meanwhile.
   const release = () => {
-    if (wait) ctx.handshakes.forget(wait);
+    clearTimeout(timer);
     outbox.dispose();
     unwatch?.();
     unwatch = undefined;
@@ -282,8 +279,9 @@ export function attachSocket(
       metrics.opened.value++;
       track();
       send(session.welcome(ctx.isolate));
-      wait = ctx.handshakes.watch(() =>
-        guard("handshake", () => apply(session.handshakeExpired()))
+      timer = setTimeout(
+        () => guard("handshake", () => apply(session.handshakeExpired())),
+        ctx.handshakeTimeoutMs,
       );
     });
 
@@ -300,9 +298,9 @@ export function attachSocket(
         metrics.binaryIn.value++;
         apply(session.receiveBinary());
       }
-      if (wait !== undefined && session.state.kind !== "greeted") {
-        ctx.handshakes.forget(wait);
-        wait = undefined;
+      if (timer !== undefined && session.state.kind !== "greeted") {
+        clearTimeout(timer);
+        timer = undefined;
       }
     });
 
