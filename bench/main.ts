@@ -7,7 +7,9 @@
  * relays, interleaved step by step; the full mode runs three rounds and
  * reports medians, the quick mode one round with shorter steps. Every
  * phase has a time limit and every child process is killed on the way
- * out, whatever happens.
+ * out, whatever happens. `--only connect` measures the connection rate
+ * alone (no fan-out, no idle memory), for quick work on the per-connection
+ * path.
  *
  * @module
  */
@@ -214,6 +216,13 @@ async function main(): Promise<number> {
   const mode = args.includes("--quick") ? QUICK : FULL;
   const jsonAt = args.indexOf("--json");
   const jsonFile = jsonAt >= 0 ? args[jsonAt + 1] : undefined;
+  const onlyAt = args.indexOf("--only");
+  const only = onlyAt >= 0 ? args[onlyAt + 1] : undefined;
+  if (only !== undefined && only !== "connect") {
+    say(`--only takes "connect", not ${JSON.stringify(only)}`);
+    return 1;
+  }
+  const connectOnly = only === "connect";
 
   if (!(await hasTaskset())) {
     say("taskset not found: install util-linux (apt-get install util-linux)");
@@ -228,7 +237,11 @@ async function main(): Promise<number> {
   const started = Date.now();
   const overBudget = () => Date.now() - started > mode.budgetMs;
 
-  say(`cupd bench, ${mode.name} mode: ${mode.rounds} round(s)`);
+  say(
+    `cupd bench, ${mode.name} mode: ${mode.rounds} round(s)${
+      connectOnly ? ", connection rate only" : ""
+    }`,
+  );
   say(
     `relay on CPU ${relayCpu ?? "any"}, load generator on CPU ${
       loadCpu ?? "any"
@@ -250,7 +263,7 @@ async function main(): Promise<number> {
       () =>
         withRelays(order, relayCpu, async (targets) => {
           for (const shape of shapes) {
-            if (overBudget()) break;
+            if (overBudget() || connectOnly) break;
             say(
               `fan-out: ${shape.apps} app(s) x ${shape.widgetsPerApp} widgets`,
             );
@@ -295,6 +308,7 @@ async function main(): Promise<number> {
         }),
     );
 
+    if (connectOnly) continue;
     say(`idle memory: ${idleCount} subscribed widgets, a fresh relay each`);
     for (const kind of order) {
       if (overBudget()) break;
@@ -321,7 +335,7 @@ async function main(): Promise<number> {
     }
   }
 
-  const metrics = [
+  const metrics = connectOnly ? [connectRate, connectCost] : [
     ...shapes.flatMap((s) => [s.max, ...(s.latency ? [s.latency] : [])]),
     idle,
     connectRate,

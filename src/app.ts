@@ -39,24 +39,7 @@ export function createApp(ctx: AppContext): Hono<Bindings> {
         426,
       );
     }
-    // Read before the upgrade, which closes the request it came with.
-    const address = addressOf(c.env?.remoteAddr);
-    const upgraded = upgrade(c.req.raw, ctx.idleTimeoutSeconds);
-    if (upgraded instanceof Response) return upgraded;
-    const { socket, response } = upgraded;
-    if (ctx.stopping()) {
-      turnAway(socket, ctx.metrics);
-      return response;
-    }
-
-    const admitted = ctx.admission.admit(address);
-    if (typeof admitted === "string") {
-      ctx.log.debug("connection refused", { address, limit: admitted });
-      refuseSocket(socket, admitted, ctx.metrics);
-    } else {
-      attachSocket(socket, ctx, admitted.release);
-    }
-    return response;
+    return acceptSocket(c.req.raw, c.env?.remoteAddr, ctx);
   });
 
   app.get("/metrics", () =>
@@ -92,13 +75,79 @@ export function createApp(ctx: AppContext): Hono<Bindings> {
     c.json({ error: "not_found", message: `No route for ${c.req.path}` }, 404)
   );
 
-  app.onError((error, c) => {
-    ctx.metrics.faults.get("http").value++;
-    ctx.log.error("request failed", { path: c.req.path, error });
-    return c.json({ error: "internal_error", message: "Internal error" }, 500);
-  });
+  app.onError((error, c) => internalError(ctx, c.req.path, error));
 
   return app;
+}
+
+/**
+ * Serve `GET /ws` with a WebSocket upgrade ahead of `app`, which serves
+ * everything else (the route it keeps answers 426 to a plain request, as
+ * well as HEAD): a connection skips the router and its context. Answers
+ * as the route would, a failure included.
+ */
+export function withSocketRoute(
+  app: Hono<Bindings>,
+  ctx: AppContext,
+): (
+  request: Request,
+  info?: Deno.ServeHandlerInfo,
+) => Response | Promise<Response> {
+  return (request, info) => {
+    if (!isSocketRequest(request)) return app.fetch(request, info);
+    try {
+      return acceptSocket(request, info?.remoteAddr, ctx);
+    } catch (error) {
+      return internalError(ctx, "/ws", error);
+    }
+  };
+}
+
+/** A GET of `/ws` (query aside) that asks for a WebSocket. */
+function isSocketRequest(request: Request): boolean {
+  if (request.method !== "GET") return false;
+  const url = request.url;
+  const path = url.indexOf("/", url.indexOf("://") + 3);
+  if (path < 0 || !url.startsWith("/ws", path)) return false;
+  const end = path + 3;
+  if (end !== url.length && url[end] !== "?") return false;
+  return request.headers.get("upgrade")?.toLowerCase() === "websocket";
+}
+
+/** Upgrade, then attach, turn away or refuse the socket. */
+function acceptSocket(
+  request: Request,
+  remoteAddr: Deno.Addr | undefined,
+  ctx: AppContext,
+): Response {
+  // Read before the upgrade, which closes the request it came with.
+  const address = addressOf(remoteAddr);
+  const upgraded = upgrade(request, ctx.idleTimeoutSeconds);
+  if (upgraded instanceof Response) return upgraded;
+  const { socket, response } = upgraded;
+  if (ctx.stopping()) {
+    turnAway(socket, ctx.metrics);
+    return response;
+  }
+
+  const admitted = ctx.admission.admit(address);
+  if (typeof admitted === "string") {
+    ctx.log.debug("connection refused", { address, limit: admitted });
+    refuseSocket(socket, admitted, ctx.metrics);
+  } else {
+    attachSocket(socket, ctx, admitted.release);
+  }
+  return response;
+}
+
+/** The answer to a request that failed inside the relay. */
+function internalError(ctx: AppContext, path: string, error: unknown) {
+  ctx.metrics.faults.get("http").value++;
+  ctx.log.error("request failed", { path, error });
+  return Response.json(
+    { error: "internal_error", message: "Internal error" },
+    { status: 500 },
+  );
 }
 
 /** The client's address for per-address limits (the IP, without port). */

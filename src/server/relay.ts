@@ -5,7 +5,7 @@
  * @module
  */
 
-import { createApp } from "../app.ts";
+import { createApp, withSocketRoute } from "../app.ts";
 import { AuthPolicy } from "../auth/policy.ts";
 import type { Config } from "../config.ts";
 import { CloseCode } from "../protocol/codes.ts";
@@ -126,7 +126,7 @@ export function createRelay(options: RelayOptions): Relay {
     onChange: (apps) => audience.changed(apps),
   });
 
-  const app = createApp({
+  const appContext = {
     hub,
     census,
     audience,
@@ -155,7 +155,8 @@ export function createRelay(options: RelayOptions): Relay {
     rateLimitStrikes: config.rateLimitStrikes,
     admission: new Admission(config),
     stopping: () => stopping !== undefined,
-  });
+  };
+  const fetch = withSocketRoute(createApp(appContext), appContext);
 
   let stopping: Promise<void> | undefined;
   const shutdown = () =>
@@ -185,7 +186,7 @@ export function createRelay(options: RelayOptions): Relay {
     connections,
     metrics,
     redisStats,
-    fetch: (request, info) => app.fetch(request, info),
+    fetch,
     shutdown,
   };
 }
