@@ -254,14 +254,15 @@ export async function startRelayProcess(
 }
 
 /**
- * Poll `GET /healthz` until it answers 200; after 20 s, throw with the
+ * Poll `GET /healthz` until it answers 200; after `ms`, throw with the
  * message `giveUp` returns (after cleaning up).
  */
-async function waitForHealth(
+export async function waitForHealth(
   http: string,
   giveUp: () => Promise<string>,
+  ms = 20_000,
 ): Promise<void> {
-  const deadline = Date.now() + 20_000;
+  const deadline = Date.now() + ms;
   for (;;) {
     try {
       const response = await fetch(`${http}/healthz`);

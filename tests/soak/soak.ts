@@ -13,6 +13,8 @@
  * @module
  */
 
+import { freePort, waitForHealth } from "../helpers.ts";
+
 // deno-lint-ignore-file no-console
 
 const flags = parseFlags(Deno.args, {
@@ -63,13 +65,19 @@ async function main(): Promise<number> {
   const relay = new Deno.Command(Deno.execPath(), {
     args: ["run", "--allow-all", "--unstable-kv", "main.ts"],
     cwd: ROOT,
-    env: { PORT: String(port), LOG_LEVEL: "warn" },
+    // A fresh in-memory store: no last value of an earlier run reaches
+    // the widgets.
+    env: { PORT: String(port), LOG_LEVEL: "warn", CUPD_STORE: "memory" },
     stdout: "null",
     stderr: "inherit",
   }).spawn();
 
   try {
-    await waitForHealth(http);
+    await waitForHealth(
+      http,
+      () => Promise.resolve("relay did not start"),
+      30_000,
+    );
     const latency = new Histogram();
     const widgets: Widget[] = [];
     for (let i = 0; i < flags.widgets; i++) {
@@ -218,27 +226,6 @@ async function rss(http: string): Promise<number> {
     l.startsWith("process_resident_memory_bytes ")
   );
   return Number(line?.split(" ")[1]);
-}
-
-async function waitForHealth(http: string): Promise<void> {
-  const deadline = Date.now() + 30_000;
-  for (;;) {
-    try {
-      const response = await fetch(`${http}/healthz`);
-      await response.body?.cancel();
-      if (response.ok) return;
-    } catch {
-      if (Date.now() > deadline) throw new Error("relay did not start");
-      await new Promise((resolve) => setTimeout(resolve, 100));
-    }
-  }
-}
-
-function freePort(): number {
-  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const { port } = listener.addr as Deno.NetAddr;
-  listener.close();
-  return port;
 }
 
 function mb(bytes: number): string {
