@@ -13,9 +13,9 @@
  * @module
  */
 
-import { freePort, waitForHealth } from "../helpers.ts";
-
 // deno-lint-ignore-file no-console
+
+import { freePort, waitForHealth } from "../helpers.ts";
 
 const flags = parseFlags(Deno.args, {
   duration: 120,
