@@ -37,7 +37,10 @@ export interface FanoutJob {
   /** Stop once the highest pass and lowest fail are this close (ratio). */
   precision: number;
   maxSteps: number;
-  /** Tries of a rate whose failures were disturbed (see `StepResult`). */
+  /**
+   * Tries of a failing rate while its failures were disturbed (see
+   * `StepResult`); an undisturbed failure gets 2, or 1 when it missed by far.
+   */
   attempts: number;
   /** Pass means no loss and a p99 latency under this. */
   p99LimitMs: number;

@@ -387,7 +387,9 @@ function fanoutJob(
     p99LimitMs: P99_LIMIT_MS,
     fixedRate: shape.fixedRate,
     fixedMs: mode.fixedMs,
-    timeLimitMs: stepBudget * (mode.maxSteps + 1) * targets.length + 60_000,
+    // Every step may be tried twice.
+    timeLimitMs: stepBudget * (2 * mode.maxSteps + 1) * targets.length +
+      60_000,
   };
 }
 
