@@ -27,6 +27,7 @@ import { createLastValues, createStore } from "./last_values.ts";
 import { installProcessGuard } from "../observe/process_guard.ts";
 import { RelayMetrics } from "../observe/relay_metrics.ts";
 import { Admission } from "./admission.ts";
+import { Deadlines } from "./deadlines.ts";
 import { AppRates } from "./rate_limit.ts";
 import { Connections } from "./socket.ts";
 
@@ -134,7 +135,7 @@ export function createRelay(options: RelayOptions): Relay {
     isolate,
     connections,
     auth,
-    handshakeTimeoutMs: config.handshakeTimeoutMs,
+    handshakes: new Deadlines(clock, config.handshakeTimeoutMs),
     idleTimeoutSeconds: Math.ceil(config.idleTimeoutMs / 1000),
     limits: {
       maxFrameBytes: config.maxFrameBytes,

@@ -26,6 +26,7 @@ import {
   type Role,
   utf8Length,
 } from "../observe/relay_metrics.ts";
+import type { Deadline, Deadlines } from "./deadlines.ts";
 import { Outbox } from "./outbox.ts";
 import { type AppRates, ProviderGate, type Rate } from "./rate_limit.ts";
 
@@ -38,7 +39,8 @@ export interface SocketContext {
   audience: Audience;
   log: Logger;
   limits: SessionLimits;
-  handshakeTimeoutMs: number;
+  /** The handshake deadline of every socket. */
+  handshakes: Deadlines;
   isolate: string;
   connections: Connections;
   /** Who may publish and watch which app. */
@@ -125,7 +127,7 @@ export function attachSocket(
   const log = () => bound ??= ctx.log.child(fields);
   const debug = ctx.log.enabled("debug");
   const trace = ctx.log.enabled("trace");
-  let timer: ReturnType<typeof setTimeout> | undefined;
+  let deadline: Deadline | undefined;
   let unwatch: (() => void) | undefined;
   // Apps subscribed by the current batch of effects, awaiting their
   // acknowledgement, after which their last value is sent.
@@ -230,7 +232,8 @@ export function attachSocket(
   // Leave the hub at once: a socket stuck with a full buffer may take
   // long to report its close, and must receive nothing meanwhile.
   const release = () => {
-    clearTimeout(timer);
+    deadline?.cancel();
+    deadline = undefined;
     outbox.dispose();
     unwatch?.();
     unwatch = undefined;
@@ -279,9 +282,8 @@ export function attachSocket(
       metrics.opened.value++;
       track();
       send(session.welcome(ctx.isolate));
-      timer = setTimeout(
-        () => guard("handshake", () => apply(session.handshakeExpired())),
-        ctx.handshakeTimeoutMs,
+      deadline = ctx.handshakes.add(() =>
+        guard("handshake", () => apply(session.handshakeExpired()))
       );
     });
 
@@ -298,9 +300,9 @@ export function attachSocket(
         metrics.binaryIn.value++;
         apply(session.receiveBinary());
       }
-      if (timer !== undefined && session.state.kind !== "greeted") {
-        clearTimeout(timer);
-        timer = undefined;
+      if (deadline !== undefined && session.state.kind !== "greeted") {
+        deadline.cancel();
+        deadline = undefined;
       }
     });
 
