@@ -1,5 +1,6 @@
 import {
   deepStrictEqual as same,
+  ok,
   strictEqual as equal,
   throws,
 } from "node:assert/strict";
@@ -98,8 +99,64 @@ Deno.test("one added while others run does not delay those due sooner", () => {
   });
   clock.advance(50);
   deadlines.add(() => ran.push(`b@${clock.now()}`));
+  clock.advance(50);
+  same(ran, ["a@100"]);
+  equal(clock.pending, 1, "one timer, for b");
   clock.advance(1000);
   same(ran, ["a@100", "b@150", "c@200"]);
+  equal(clock.pending, 0);
+});
+
+/** A manual clock that counts the timers it was asked for. */
+class CountingClock extends ManualClock {
+  timers = 0;
+  override setTimeout(run: () => void, ms: number) {
+    this.timers++;
+    return super.setTimeout(run, ms);
+  }
+}
+
+Deno.test("cancelled deadlines ahead of a pending one cost no wake", () => {
+  const clock = new CountingClock();
+  const deadlines = new Deadlines(clock, 1000);
+  const ran: number[] = [];
+  deadlines.add(() => ran.push(clock.now()));
+  for (let i = 0; i < 40; i++) {
+    clock.advance(10);
+    // Identified in time, as most sockets are.
+    deadlines.add(() => ran.push(-1)).cancel();
+  }
+  clock.advance(100);
+  deadlines.add(() => ran.push(clock.now()));
+  clock.advance(2000);
+  same(ran, [1000, 1500]);
+  equal(clock.timers, 2, "one wake for each deadline that ran");
+});
+
+/**
+ * A manual clock that, like the runtime's timers, drops the fraction of a
+ * delay, so a timer may fire up to a millisecond early.
+ */
+class TruncatingClock extends ManualClock {
+  timers = 0;
+  override setTimeout(run: () => void, ms: number) {
+    // A deadline that keeps waking before its time would spin forever.
+    if (++this.timers > 100) throw new Error("timer set again and again");
+    return super.setTimeout(run, Math.trunc(ms));
+  }
+}
+
+Deno.test("a deadline never runs early, even when timers fire early", () => {
+  const clock = new TruncatingClock();
+  const deadlines = new Deadlines(clock, 100);
+  const ran: number[] = [];
+  deadlines.add(() => ran.push(clock.now()));
+  clock.advance(30.5);
+  deadlines.add(() => ran.push(clock.now()));
+  clock.advance(1000);
+  equal(ran.length, 2);
+  ok(ran[0] >= 100 && ran[0] < 101, `ran at ${ran[0]}`);
+  ok(ran[1] >= 130.5 && ran[1] < 132, `ran at ${ran[1]}`);
   equal(clock.pending, 0);
 });
 
@@ -114,9 +171,14 @@ Deno.test("a throwing deadline does not stop the others due with it", () => {
   deadlines.add(() => {
     throw new Error("third");
   });
-  throws(() => clock.advance(100), /first/);
+  clock.advance(50);
+  deadlines.add(() => ran.push(`later@${clock.now()}`));
+  throws(() => clock.advance(50), /first/);
   same(ran, ["second"]);
-  equal(deadlines.pending, 0);
+  equal(deadlines.pending, 1);
+  equal(clock.pending, 1, "still waiting for the later one");
+  clock.advance(50);
+  same(ran, ["second", "later@150"]);
   equal(clock.pending, 0);
 });
 

@@ -38,7 +38,7 @@ class Entry implements Deadline {
   }
 }
 
-/** Queue length past which run-out entries are dropped from its front. */
+/** Entries run or cancelled at the queue's front before it is cut. */
 const COMPACT_AFTER = 1024;
 
 /** Deadlines of `ms` milliseconds, each run once unless cancelled. */
@@ -113,14 +113,15 @@ export class Deadlines {
       this.#queue = [];
       this.#head = 0;
     } else {
+      // Cancelled entries ahead of the oldest pending one need no wake.
+      while (this.#queue[this.#head].run === undefined) this.#head++;
       if (this.#head > COMPACT_AFTER && this.#head * 2 > this.#queue.length) {
         this.#queue = this.#queue.slice(this.#head);
         this.#head = 0;
       }
-      this.#timer = this.#clock.setTimeout(
-        this.#fire,
-        Math.max(0, this.#queue[this.#head].at - now),
-      );
+      // Timers take whole milliseconds: rounded up, it never wakes early.
+      const wait = Math.ceil(this.#queue[this.#head].at - now);
+      this.#timer = this.#clock.setTimeout(this.#fire, Math.max(0, wait));
     }
     if (failure) throw failure.error;
   }

@@ -38,7 +38,10 @@ export interface RelayOptions {
   bus?: Bus;
   /** How isolates share widget counts; defaults as the bus does. */
   presence?: PresenceChannel;
-  /** Time for presence and audience frames; defaults to the system's. */
+  /**
+   * Time for presence and audience frames, rate limits, the slow-consumer
+   * rule and handshake deadlines; defaults to the system's.
+   */
   clock?: Clock;
   /** Short id of this isolate, sent in `welcome`. */
   isolate?: string;

@@ -281,10 +281,11 @@ export function attachSocket(
       ctx.connections.add(socket);
       metrics.opened.value++;
       track();
-      send(session.welcome(ctx.isolate));
+      // Before the welcome, whose send may find the socket gone already.
       deadline = ctx.handshakes.add(() =>
         guard("handshake", () => apply(session.handshakeExpired()))
       );
+      send(session.welcome(ctx.isolate));
     });
 
   socket.onmessage = (event: MessageEvent) =>
