@@ -50,6 +50,11 @@ export interface FanoutJob {
    */
   fixedRate?: number | "auto";
   fixedMs?: number;
+  /**
+   * Steps of each target at the fixed rate, alternating targets; the
+   * runner takes each target's median. 1 when omitted.
+   */
+  fixedTries?: number;
   /** Wall-clock budget for the whole job. */
   timeLimitMs: number;
 }

@@ -54,6 +54,8 @@ interface Mode {
   /** Tries of a failing rate before it counts as failed. */
   attempts: number;
   fixedMs: number;
+  /** Steps of each relay at the fixed rate, alternating. */
+  fixedTries: number;
   idleConnections: number;
   idleSettleMs: number;
   connectCount: number;
@@ -72,6 +74,7 @@ const FULL: Mode = {
   maxSteps: 10,
   attempts: 4,
   fixedMs: 3000,
+  fixedTries: 3,
   idleConnections: 10_000,
   idleSettleMs: 2000,
   connectCount: 10_000,
@@ -89,6 +92,7 @@ const QUICK: Mode = {
   maxSteps: 7,
   attempts: 3,
   fixedMs: 1500,
+  fixedTries: 1,
   idleConnections: 10_000,
   idleSettleMs: 1500,
   connectCount: 5000,
@@ -387,9 +391,10 @@ function fanoutJob(
     p99LimitMs: P99_LIMIT_MS,
     fixedRate: shape.fixedRate,
     fixedMs: mode.fixedMs,
-    // Every step may be tried twice.
-    timeLimitMs: stepBudget * (2 * mode.maxSteps + 1) * targets.length +
-      60_000,
+    fixedTries: mode.fixedTries,
+    // Every search step may be tried twice; then the fixed-rate steps.
+    timeLimitMs: stepBudget * (2 * mode.maxSteps + 1 + mode.fixedTries) *
+        targets.length + 60_000,
   };
 }
 
@@ -400,15 +405,27 @@ function recordFanout(shape: Shape, result: FanoutResult): void {
       relay: search.best?.serverCpu ?? NaN,
     });
   }
-  for (const step of result.fixed?.steps ?? []) {
-    const relay = step.target as RelayKind;
-    const cpu = { load: step.loadCpu, relay: step.serverCpu };
+  // One value per relay and round: the median of its fixed-rate steps.
+  for (const relay of ["cupd", "baseline"] as const) {
+    const steps = (result.fixed?.steps ?? []).filter((s) => s.target === relay);
+    if (steps.length === 0) continue;
+    const cpu = {
+      load: median(steps.map((s) => s.loadCpu)),
+      relay: median(steps.map((s) => s.serverCpu)),
+    };
     // CPU seconds per frame, from the share of a core at a known rate.
-    const us = (step.serverCpu / 100) * 1e6 / step.framesPerSecond;
+    const us = median(
+      steps.map((s) => (s.serverCpu / 100) * 1e6 / s.framesPerSecond),
+    );
     record(shape.cost, relay, us, cpu);
     // A fixed-rate step that lost frames has no meaningful p99.
     if (shape.latency) {
-      record(shape.latency, relay, step.lost === 0 ? step.p99Ms : NaN, cpu);
+      record(
+        shape.latency,
+        relay,
+        median(steps.map((s) => s.lost === 0 ? s.p99Ms : NaN)),
+        cpu,
+      );
     }
   }
 }
